@@ -1,0 +1,39 @@
+"""Most active players of a period."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import polars as pl
+
+from tai_assets.analytics.names import DEFAULT_BOTS, normalize_bots, unsafe_reason
+
+TOP_PLAYERS_SCHEMA = {"player": pl.String, "sessions": pl.Int64, "hours": pl.Float64}
+
+
+def top_players(
+    sessions: pl.DataFrame, bots: Iterable[str] = DEFAULT_BOTS, top_n: int = 3
+) -> pl.DataFrame:
+    """Return the ``top_n`` players by total hours of the given sessions, most hours first.
+
+    ``sessions`` are the sessions that start in the period (player, session_start, session_end);
+    whole sessions count, also the part after the period ends. Bots (case-insensitive) and
+    unsafe names are left out. Ties are broken by name so the answer is deterministic.
+    """
+    if sessions.is_empty():
+        return pl.DataFrame(schema=TOP_PLAYERS_SCHEMA)
+    bot_set = normalize_bots(bots)
+    per_player = sessions.group_by("player").agg(
+        sessions=pl.len().cast(pl.Int64),
+        hours=(pl.col("session_end") - pl.col("session_start")).dt.total_microseconds().sum()
+        / 3.6e9,
+    )
+    names = per_player["player"].to_list()
+    mask = [n.strip().lower() not in bot_set and unsafe_reason(n) is None for n in names]
+    return (
+        per_player.filter(pl.Series(mask, dtype=pl.Boolean))
+        .with_columns(pl.col("hours").cast(pl.Float64))
+        .sort(["hours", "player"], descending=[True, False])
+        .head(top_n)
+        .select(list(TOP_PLAYERS_SCHEMA))
+    )

@@ -1,0 +1,221 @@
+"""Ingest assets: a batch of polls from a sensor → raw polls → sessions and online history.
+
+Each source is one multi-asset (one op, one process) so that a frequent small run costs one step.
+The raw table is appended first (idempotent on the poll instant); the derived tables are then
+recomputed for the batch's window from the raw table, so re-running a batch, or running batches
+out of order, leaves the warehouse exactly as a full rebuild would.
+"""
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import dagster as dg
+import polars as pl
+
+from tai_assets.io_manager import WRITE_MODE_KEY, TableChange
+from tai_assets.polling.derive import (
+    PLAYER_SESSIONS,
+    WORLD_SESSIONS,
+    Window,
+    derive_server_online,
+    derive_sessions,
+    derive_worlds_online,
+)
+from tai_assets.polling.records import (
+    ServerIngestConfig,
+    WorldIngestConfig,
+    server_polls_frame,
+    world_polls_frame,
+)
+from tai_assets.resources import PollingSettings, WarehouseResource
+
+OWNERS = ["team:tai"]
+NO_CHANGE = TableChange(pl.DataFrame())
+POLLING_GROUP = "polling"
+
+
+TABLE_CHANGE = dg.PythonObjectDagsterType(TableChange, name="TableChange")
+
+
+@dataclass(frozen=True)
+class IngestOutput:
+    """One asset an ingest multi-asset writes, with the raw asset it derives from (if any)."""
+
+    name: str
+    out: dg.AssetOut
+    derived_from: str | None
+
+    @property
+    def key(self) -> dg.AssetKey:
+        """The asset's key."""
+        return dg.AssetKey(self.name)
+
+
+def _spec(name: str, schema: str, mode: str, description: str, deps=(), kinds=()) -> IngestOutput:
+    out = dg.AssetOut(
+        key=dg.AssetKey(name),
+        dagster_type=TABLE_CHANGE,
+        description=description,
+        metadata={"schema": schema, WRITE_MODE_KEY: mode},
+        kinds={"duckdb", "polars", *kinds},
+        group_name=POLLING_GROUP,
+        owners=OWNERS,
+    )
+    return IngestOutput(name, out, deps[0] if deps else None)
+
+
+def _outs(specs: list[IngestOutput]) -> dict[str, dg.AssetOut]:
+    return {spec.name: spec.out for spec in specs}
+
+
+def _internal_deps(specs: list[IngestOutput]) -> dict[str, set[dg.AssetKey]]:
+    return {
+        spec.name: {dg.AssetKey(spec.derived_from)} if spec.derived_from else set()
+        for spec in specs
+    }
+
+
+SERVER_SPECS = [
+    _spec(
+        "raw_server_polls",
+        "raw",
+        "append",
+        "Every poll of the game server's UDP query port, failures included: ok (count and "
+        "names), count_only (names unknown: over 100 online or no answer to 'c'), unreachable.",
+        kinds={"udp"},
+    ),
+    _spec(
+        "server_online",
+        "core",
+        "merge",
+        "The online-count timeseries: a row each time the count changes and each time the "
+        "server goes down or comes back.",
+        deps=["raw_server_polls"],
+    ),
+    _spec(
+        "player_sessions",
+        "core",
+        "merge",
+        "Player sessions: from the first poll that lists a player to the last one; listings "
+        "closer than TAI_PLAYER_SESSION_GAP_SECONDS are one session.",
+        deps=["raw_server_polls"],
+    ),
+]
+
+WORLD_SPECS = [
+    _spec(
+        "raw_world_polls",
+        "raw",
+        "append",
+        "Every poll of the chrono /worlds API: a row per (poll, world), failures included.",
+        kinds={"api"},
+    ),
+    _spec(
+        "world_sessions",
+        "core",
+        "merge",
+        "World sessions by clean name; listings closer than TAI_WORLD_SESSION_GAP_SECONDS are "
+        "one session.",
+        deps=["raw_world_polls"],
+    ),
+    _spec(
+        "worlds_online",
+        "core",
+        "merge",
+        "Worlds' online history: a row per world each time its (players, static, ssmp) changes.",
+        deps=["raw_world_polls"],
+    ),
+]
+
+
+def batch_window(frame: pl.DataFrame, full_rebuild: bool) -> Window | None:
+    """Return the window a batch touches, or None for a full rebuild."""
+    return None if full_rebuild else Window.covering(frame["polled_at"].to_list())
+
+
+def _status_counts(frame: pl.DataFrame) -> dict[str, int]:
+    return dict(frame.group_by("status").len().sort("status").iter_rows())
+
+
+def _output(name: str, change: TableChange, **metadata) -> dg.Output:
+    return dg.Output(change, output_name=name, metadata=metadata or None)
+
+
+@dg.multi_asset(
+    name="ingest_server_polls",
+    outs=_outs(SERVER_SPECS),
+    internal_asset_deps=_internal_deps(SERVER_SPECS),
+    can_subset=True,
+    pool="warehouse",
+)
+def ingest_server_polls(
+    context: dg.AssetExecutionContext,
+    config: ServerIngestConfig,
+    warehouse: WarehouseResource,
+    polling: PollingSettings,
+) -> Iterator[dg.Output]:
+    """Append a batch of server polls, then bring sessions and the online series up to date."""
+    selected = context.selected_output_names
+    frame = server_polls_frame(config.polls)
+    if "raw_server_polls" in selected:
+        yield dg.Output(
+            TableChange(frame),
+            output_name="raw_server_polls",
+            metadata={"polls_in_batch": frame.height, **_status_counts(frame)},
+        )
+    window = batch_window(frame, config.full_rebuild)
+    derived = [n for n in ("server_online", "player_sessions") if n in selected]
+    if window is None and not config.full_rebuild:
+        context.log.info("No polls in this run's config and no full_rebuild: nothing to derive.")
+        yield from (_output(name, NO_CHANGE) for name in derived)
+        return
+    with warehouse.connect() as conn:
+        if "server_online" in derived:
+            yield _output("server_online", derive_server_online(conn, window))
+        if "player_sessions" in derived:
+            gap = polling.player_session_gap_seconds
+            yield _output("player_sessions", derive_sessions(conn, PLAYER_SESSIONS, window, gap))
+
+
+@dg.multi_asset(
+    name="ingest_world_polls",
+    outs=_outs(WORLD_SPECS),
+    internal_asset_deps=_internal_deps(WORLD_SPECS),
+    can_subset=True,
+    pool="warehouse",
+)
+def ingest_world_polls(
+    context: dg.AssetExecutionContext,
+    config: WorldIngestConfig,
+    warehouse: WarehouseResource,
+    polling: PollingSettings,
+) -> Iterator[dg.Output]:
+    """Append a batch of worlds polls, then bring world sessions and history up to date."""
+    selected = context.selected_output_names
+    frame = world_polls_frame(config.polls)
+    if "raw_world_polls" in selected:
+        polls = frame.unique("polled_at")
+        yield dg.Output(
+            TableChange(frame),
+            output_name="raw_world_polls",
+            metadata={
+                "polls_in_batch": polls.height,
+                "rows": frame.height,
+                **_status_counts(frame),
+            },
+        )
+    window = batch_window(frame, config.full_rebuild)
+    derived = [n for n in ("world_sessions", "worlds_online") if n in selected]
+    if window is None and not config.full_rebuild:
+        context.log.info("No polls in this run's config and no full_rebuild: nothing to derive.")
+        yield from (_output(name, NO_CHANGE) for name in derived)
+        return
+    with warehouse.connect() as conn:
+        if "world_sessions" in derived:
+            gap = polling.world_session_gap_seconds
+            yield _output("world_sessions", derive_sessions(conn, WORLD_SESSIONS, window, gap))
+        if "worlds_online" in derived:
+            yield _output("worlds_online", derive_worlds_online(conn, window))
+
+
+POLLING_ASSETS = [ingest_server_polls, ingest_world_polls]

@@ -1,0 +1,61 @@
+"""The tai code location: every asset, check, job, sensor, schedule and resource."""
+
+import os
+
+import dagster as dg
+
+from tai_assets.assets.polling import POLLING_ASSETS
+from tai_assets.checks import POLLING_CHECKS
+from tai_assets.io_manager import TaiWarehouseIOManager
+from tai_assets.jobs import POLLING_JOBS, ingest_server_job, ingest_world_job
+from tai_assets.maintenance import purge_old_runs_job
+from tai_assets.resources import (
+    ChronoApiResource,
+    GameServerResource,
+    PollingSettings,
+    WarehouseResource,
+)
+from tai_assets.schedules import build_polling_schedules
+from tai_assets.sensors import build_polling_sensors
+from tai_assets.settings import Settings
+
+
+def _secret(name: str) -> dg.EnvVar | None:
+    """Return an EnvVar for a secret that is set, or None (the feature then switches off)."""
+    return dg.EnvVar(name) if os.environ.get(name) else None
+
+
+def build_resources(settings: Settings) -> dict:
+    """Return the resources, filled from the environment (secrets only through EnvVar)."""
+    database = str(settings.warehouse_path)
+    return {
+        "io_manager": TaiWarehouseIOManager(database=database),
+        "warehouse": WarehouseResource(database=database),
+        "game_server": GameServerResource(host=settings.training_host, port=settings.training_port),
+        "chrono": ChronoApiResource(
+            base_url=settings.chrono_api_base_url,
+            login=_secret("CHRONO_LOGIN"),
+            token=_secret("CHRONO_TOKEN"),
+        ),
+        "polling": PollingSettings(
+            poll_interval_seconds=settings.poll_interval_seconds,
+            poll_batch=settings.poll_batch,
+            player_session_gap_seconds=settings.player_session_gap_seconds,
+            world_session_gap_seconds=settings.world_session_gap_seconds,
+        ),
+    }
+
+
+def build_definitions(settings: Settings) -> dg.Definitions:
+    """Return tai's Definitions for the given settings."""
+    return dg.Definitions(
+        assets=[*POLLING_ASSETS],
+        asset_checks=[*POLLING_CHECKS],
+        jobs=[*POLLING_JOBS, purge_old_runs_job],
+        sensors=build_polling_sensors(settings, ingest_server_job, ingest_world_job),
+        schedules=build_polling_schedules(settings),
+        resources=build_resources(settings),
+    )
+
+
+defs = build_definitions(Settings.from_env())

@@ -1,0 +1,126 @@
+"""The chrono web API: `GET {base}/worlds`, validated with pydantic, never raising."""
+
+import json
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+_COLOUR_CODE = re.compile(r"\{[0-9A-Fa-f]{6}\}")
+
+
+def clean_world_name(raw_name: str) -> str:
+    """Return a world's name without `{RRGGBB}` colour codes and surrounding blanks."""
+    return _COLOUR_CODE.sub("", raw_name).strip()
+
+
+class World(BaseModel):
+    """One world as the API lists it; fields the API adds later are kept in `model_extra`."""
+
+    model_config = ConfigDict(extra="allow")
+
+    name: str = Field(min_length=1)
+    players: int = Field(ge=0)
+    static: bool
+    ssmp: bool
+
+
+@dataclass(frozen=True)
+class WorldEntry:
+    """A world of one poll, valid or not (an invalid one carries its reason in `error`)."""
+
+    raw_name: str | None
+    name: str | None
+    players: int | None
+    static: bool | None
+    ssmp: bool | None
+    extra: str | None
+    error: str | None = None
+
+    @property
+    def valid(self) -> bool:
+        """True when the record passed validation."""
+        return self.error is None
+
+
+@dataclass(frozen=True)
+class WorldPollResult:
+    """What one poll of `/worlds` gave: `ok` with its worlds, or `unreachable` with why."""
+
+    status: Literal["ok", "unreachable"]
+    worlds: list[WorldEntry] = field(default_factory=list)
+    error: str | None = None
+    latency_ms: float | None = None
+
+
+def _validation_reason(error: ValidationError) -> str:
+    return "; ".join(
+        f"{'.'.join(str(p) for p in e['loc']) or 'record'}: {e['msg']}" for e in error.errors()
+    )
+
+
+def parse_world(record: Any) -> WorldEntry:
+    """Validate one world record; an invalid one becomes an entry with the reason, not an error."""
+    try:
+        world = World.model_validate(record)
+    except ValidationError as error:
+        raw_name = record.get("name") if isinstance(record, dict) else None
+        raw_name = raw_name if isinstance(raw_name, str) else None
+        return WorldEntry(
+            raw_name=raw_name,
+            name=clean_world_name(raw_name) if raw_name else None,
+            players=None,
+            static=None,
+            ssmp=None,
+            extra=json.dumps(record, ensure_ascii=False, default=str),
+            error=_validation_reason(error),
+        )
+    extra = world.model_extra or {}
+    return WorldEntry(
+        raw_name=world.name,
+        name=clean_world_name(world.name),
+        players=world.players,
+        static=world.static,
+        ssmp=world.ssmp,
+        extra=json.dumps(extra, ensure_ascii=False, sort_keys=True) if extra else None,
+    )
+
+
+def parse_worlds_document(document: Any) -> list[WorldEntry]:
+    """Return the entries of a `/worlds` answer; raise ValueError if it is not that shape."""
+    if not isinstance(document, dict) or not isinstance(document.get("worlds"), list):
+        raise ValueError("answer has no 'worlds' list")
+    return [parse_world(record) for record in document["worlds"]]
+
+
+def fetch_worlds(
+    base_url: str, login: str, token: str, *, timeout_s: float = 8.0
+) -> WorldPollResult:
+    """Poll `GET {base_url}/worlds` once; every failure becomes an `unreachable` result.
+
+    The token travels only in the `X-Token` header: no message built here contains it.
+    """
+    started = time.monotonic()
+    url = base_url.rstrip("/") + "/worlds"
+    try:
+        response = httpx.get(url, headers={"X-Login": login, "X-Token": token}, timeout=timeout_s)
+    except httpx.HTTPError as error:
+        return WorldPollResult("unreachable", error=f"{type(error).__name__} for GET {url}")
+    latency_ms = (time.monotonic() - started) * 1000
+    if response.status_code == 401:
+        reason = "401 Unauthorized: check CHRONO_LOGIN / CHRONO_TOKEN"
+        return WorldPollResult("unreachable", error=reason, latency_ms=latency_ms)
+    if response.status_code != 200:
+        reason = f"HTTP {response.status_code} from GET {url}"
+        if retry_after := response.headers.get("Retry-After"):
+            reason += f" (Retry-After {retry_after})"
+        return WorldPollResult("unreachable", error=reason, latency_ms=latency_ms)
+    try:
+        worlds = parse_worlds_document(response.json())
+    except ValueError as error:
+        reason = f"malformed answer: {error}"
+        return WorldPollResult("unreachable", error=reason, latency_ms=latency_ms)
+    return WorldPollResult("ok", worlds=worlds, latency_ms=latency_ms)

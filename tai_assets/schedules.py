@@ -1,0 +1,19 @@
+"""Schedules of the polling pipeline: the checks every half hour, and the daily purge."""
+
+import dagster as dg
+
+from tai_assets.jobs import polling_checks_job
+from tai_assets.maintenance import build_maintenance_schedule
+from tai_assets.settings import Settings
+
+
+def build_polling_schedules(settings: Settings) -> list[dg.ScheduleDefinition]:
+    """Return the schedules that keep the polling data checked and the instance bounded."""
+    checks = dg.ScheduleDefinition(
+        name="polling_checks_every_30_minutes",
+        job=polling_checks_job,
+        cron_schedule="*/30 * * * *",
+        default_status=dg.DefaultScheduleStatus.RUNNING,
+        execution_timezone="UTC",
+    )
+    return [checks, build_maintenance_schedule(settings.run_retention_days)]

@@ -1,0 +1,117 @@
+"""Polling sensors: each tick takes one poll, keeps it in the cursor, and every
+TAI_POLL_BATCH polls launches one ingest run that carries them as run config.
+
+Sensors never open the warehouse. A tick that fails to poll records the failure as a poll
+(`unreachable`), so an outage shows as an outage and the tick itself never errors.
+"""
+
+import hashlib
+
+import dagster as dg
+
+from tai_assets.clock import utc_now
+from tai_assets.polling.records import decode_pending, encode_pending, server_record, world_record
+from tai_assets.resources import ChronoApiResource, GameServerResource, PollingSettings
+from tai_assets.settings import Settings
+
+
+def pending_from_cursor(context: dg.SensorEvaluationContext) -> list[dict]:
+    """Return the polls a sensor holds in its cursor; an unreadable cursor is logged and reset."""
+    try:
+        return decode_pending(context.cursor)
+    except ValueError as error:
+        context.log.error(f"Sensor cursor unreadable ({error}); starting a new batch.")
+        return []
+
+
+def batch_run_key(source: str, pending: list[dict]) -> str:
+    """Return a run key naming exactly these polls, so a repeated tick launches nothing new."""
+    digest = hashlib.sha256("|".join(p["polled_at"] for p in pending).encode()).hexdigest()
+    return f"{source}:{pending[0]['polled_at']}:{len(pending)}:{digest[:12]}"
+
+
+def batch_or_wait(
+    op_name: str, source: str, pending: list[dict], batch_size: int, summary: str
+) -> dg.SensorResult:
+    """Return a run request for a full batch (and an empty cursor), or keep waiting."""
+    if len(pending) < batch_size:
+        return dg.SensorResult(
+            skip_reason=f"{summary}; {len(pending)}/{batch_size} polls pending",
+            cursor=encode_pending(pending),
+        )
+    request = dg.RunRequest(
+        run_key=batch_run_key(source, pending),
+        run_config={"ops": {op_name: {"config": {"polls": pending}}}},
+        tags={
+            "tai/source": source,
+            "tai/polls": str(len(pending)),
+            "tai/first_poll": pending[0]["polled_at"],
+            "tai/last_poll": pending[-1]["polled_at"],
+        },
+    )
+    return dg.SensorResult(run_requests=[request], cursor=encode_pending([]))
+
+
+def describe_server_poll(record: dict) -> str:
+    """Return one line on a server poll for the tick's log."""
+    if record["status"] == "ok":
+        return f"server ok: {record.get('online')} online"
+    if record["status"] == "count_only":
+        return f"server count_only: {record.get('online')} online ({record.get('error')})"
+    return f"server unreachable ({record.get('error')})"
+
+
+def build_polling_sensors(settings: Settings, ingest_server_job, ingest_world_job) -> list:
+    """Return the two polling sensors, ticking every TAI_POLL_INTERVAL_SECONDS."""
+
+    @dg.sensor(
+        name="server_poll_sensor",
+        job=ingest_server_job,
+        minimum_interval_seconds=settings.poll_interval_seconds,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description="Polls the game server (UDP query 'i' then 'c') once per tick.",
+    )
+    def server_poll_sensor(
+        context: dg.SensorEvaluationContext,
+        game_server: GameServerResource,
+        polling: PollingSettings,
+    ) -> dg.SensorResult:
+        pending = pending_from_cursor(context)
+        polled_at = utc_now()
+        record = server_record(game_server.poll(), polled_at)
+        pending.append(record)
+        summary = describe_server_poll(record)
+        context.log.info(summary)
+        return batch_or_wait("ingest_server_polls", "server", pending, polling.poll_batch, summary)
+
+    @dg.sensor(
+        name="world_poll_sensor",
+        job=ingest_world_job,
+        minimum_interval_seconds=settings.poll_interval_seconds,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description="Polls the chrono API's /worlds once per tick (needs CHRONO_LOGIN/TOKEN).",
+    )
+    def world_poll_sensor(
+        context: dg.SensorEvaluationContext,
+        chrono: ChronoApiResource,
+        polling: PollingSettings,
+    ) -> dg.SensorResult | dg.SkipReason:
+        reason = chrono.missing_credentials()
+        if reason:
+            return dg.SkipReason(reason)
+        pending = pending_from_cursor(context)
+        polled_at = utc_now()
+        result = chrono.poll()
+        record = world_record(result, polled_at)
+        pending.append(record)
+        invalid = sum(1 for w in result.worlds if not w.valid)
+        if result.status == "ok":
+            summary = f"worlds ok: {len(result.worlds)} listed"
+            if invalid:
+                summary += f", {invalid} failed validation (kept as 'invalid' rows)"
+                context.log.warning(summary)
+        else:
+            summary = f"worlds unreachable ({result.error})"
+        return batch_or_wait("ingest_world_polls", "worlds", pending, polling.poll_batch, summary)
+
+    return [server_poll_sensor, world_poll_sensor]
