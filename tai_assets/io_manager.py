@@ -76,12 +76,12 @@ def table_columns(conn: duckdb.DuckDBPyConnection, schema: str, table: str) -> l
 
 def primary_key(conn: duckdb.DuckDBPyConnection, schema: str, table: str) -> list[str]:
     """Return the primary key columns the DDL declared for a table (empty if none)."""
-    row = conn.execute(
+    rows = conn.execute(
         "SELECT constraint_column_names FROM duckdb_constraints() "
         "WHERE schema_name = ? AND table_name = ? AND constraint_type = 'PRIMARY KEY'",
         [schema, table],
-    ).fetchone()
-    return list(row[0]) if row else []
+    ).fetchall()
+    return list(rows[0][0]) if rows else []
 
 
 def partition_filter(table_slice: TableSlice) -> tuple[str, list[Any]]:
@@ -169,7 +169,7 @@ def write_frame(
     except BaseException:
         conn.rollback()
         raise
-    (row_count,) = conn.execute(f"SELECT count(*) FROM {target}").fetchone()
+    ((row_count,),) = conn.execute(f"SELECT count(*) FROM {target}").fetchall()
     return int(row_count)
 
 

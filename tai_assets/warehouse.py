@@ -24,21 +24,21 @@ def ddl_fingerprint() -> str:
     return digest.hexdigest()
 
 
-def apply_ddl(conn: duckdb.DuckDBPyConnection) -> list[str]:
-    """Create or migrate every warehouse table from `sql/ddl/`, in one transaction.
+def apply_ddl(conn: duckdb.DuckDBPyConnection, files: list[Path] | None = None) -> list[str]:
+    """Create or migrate every warehouse table from `sql/ddl/` (or `files`), in one transaction.
 
     Every statement is idempotent (`CREATE ... IF NOT EXISTS`, `ADD COLUMN IF NOT EXISTS`), so
     running this on an existing warehouse only adds what is new. Returns the files applied.
     """
+    files = ddl_files() if files is None else files
     applied = []
     conn.begin()
     try:
-        for path in ddl_files():
-            text = path.read_text(encoding="utf-8")
-            conn.execute(text)
+        for path in files:
+            conn.execute(path.read_text(encoding="utf-8"))
             applied.append(path.name)
         now = datetime.now(UTC).replace(tzinfo=None)
-        for path in ddl_files():
+        for path in files:
             checksum = hashlib.sha256(path.read_bytes()).hexdigest()
             conn.execute(
                 "INSERT INTO core.ddl_history (file_name, checksum, applied_at) VALUES (?, ?, ?) "
@@ -55,7 +55,10 @@ def apply_ddl(conn: duckdb.DuckDBPyConnection) -> list[str]:
 
 def ensure_warehouse(conn: duckdb.DuckDBPyConnection, database: str) -> None:
     """Apply the DDL once per process and database file (again if the DDL files changed)."""
-    key = (str(Path(database).resolve()) if database != ":memory:" else database, ddl_fingerprint())
+    if database == ":memory:":
+        apply_ddl(conn)
+        return
+    key = (str(Path(database).resolve()), ddl_fingerprint())
     with _applied_lock:
         if key in _applied:
             return

@@ -64,14 +64,7 @@ CLIENTS_BYTES = (
 )
 CLIENTS = [PlayerEntry("Игрок", 7), PlayerEntry("Joe_Blow", -1), PlayerEntry("X", 256)]
 
-RULES_BYTES = (
-    H_R
-    + b"\x02\x00"
-    + b"\x07lagcomp"
-    + b"\x02On"
-    + b"\x07version"
-    + b"\x0aomp 1.3.1."
-)
+RULES_BYTES = H_R + b"\x02\x00" + b"\x07lagcomp" + b"\x02On" + b"\x07version" + b"\x0aomp 1.3.1."
 RULES = {"lagcomp": "On", "version": "omp 1.3.1."}
 
 
@@ -97,7 +90,12 @@ def test_request_validation():
 def test_parse_request_server_side():
     req = parse_request(H_P + b"\xde\xad\xbe\xef")
     assert req is not None
-    assert (req.ip, req.port, req.opcode, req.payload) == ("127.0.0.1", 7777, b"p", b"\xde\xad\xbe\xef")
+    assert (req.ip, req.port, req.opcode, req.payload) == (
+        "127.0.0.1",
+        7777,
+        b"p",
+        b"\xde\xad\xbe\xef",
+    )
     assert req.header == H_P
     assert parse_request(b"XAMP" + H_I[4:]) is None
     assert parse_request(H_I[:10]) is None

@@ -79,7 +79,7 @@ class Period:
 
     @classmethod
     def from_partition_key(cls, kind: PeriodKind, key: str, tz: str | None = None) -> Period:
-        """Parse a Dagster partition key (``2026-01-05``, ``2026-01`` or ``2026``) into a period."""
+        """Parse a partition key (``2026-01-05``, ``2026-01`` or ``2026``) into a period."""
         tz = tz or report_timezone_name()
         parts = [int(p) for p in key.split("-")]
         while len(parts) < 3:
@@ -138,9 +138,7 @@ class Period:
 
     @property
     def partition_key(self) -> str:
-        """The Dagster partition key used for this period's digest."""
-        if self.kind == "month":
-            return self.start.strftime("%Y-%m")
+        """The Dagster partition key of this period (``%Y-%m-%d``; ``%Y`` for years)."""
         if self.kind == "year":
             return self.start.strftime("%Y")
         return self.start.isoformat()

@@ -173,6 +173,7 @@ def _lines(content: DigestContent, lang: Language, bold, esc, heading) -> list[s
             bold("Пик онлайна:" if ru else "Peak online:") + (" нет данных" if ru else " no data")
         )
     if content.active_players:
+        out.append("")
         label = "Играли" if ru else "Played"
         out.append(
             f"{bold(label + ':')} {count_phrase(content.active_players, 'player', lang)}, "

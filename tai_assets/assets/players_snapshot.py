@@ -27,6 +27,7 @@ from tai_assets.training_api.assemble import assemble_snapshot
 from tai_assets.training_api.crawler import DriftReport, analyze_drift, crawl
 from tai_assets.training_api.progress import Progress, format_duration
 from tai_assets.training_api.resource import TrainingApiResource
+from tai_assets.training_api.staging import PageStage
 
 OWNERS = ["team:tai"]
 GROUP = "players"
@@ -127,21 +128,23 @@ def players_snapshot_pages(
     """Crawl (or resume crawling) the partition's pages into the staging folder."""
     stage = training_api.stage(context.partition_key)
     run_family = context.run.root_run_id or context.run.run_id
-    manifest = stage.begin(run_family, utc_now(), fresh=config.fresh)
     settings = training_api.crawl_settings(
         min_interval_seconds=config.min_interval_seconds, max_pages=config.max_pages
     )
-    already = len(stage.pages())
-    if already:
-        context.log.info(f"resuming the crawl: {already} pages already staged in {stage.directory}")
-    with training_api.client(settings) as client:
-        result = crawl(
-            client,
-            stage,
-            manifest,
-            max_pages=config.max_pages,
-            on_progress=_progress_reporter(context),
-        )
+    with stage.lock():
+        manifest = stage.begin(run_family, utc_now(), fresh=config.fresh)
+        already = len(stage.pages())
+        if already:
+            context.log.info(f"resuming the crawl: {already} pages already staged")
+        with training_api.client(settings, on_retry=context.log.warning) as client:
+            result = crawl(
+                client,
+                stage,
+                manifest,
+                max_pages=config.max_pages,
+                on_progress=_progress_reporter(context),
+                on_drift=context.log.info,
+            )
     stats = result.fetch_stats
     drift = result.drift
     return dg.MaterializeResult(
@@ -384,6 +387,16 @@ def players_snapshot_write(
 ) -> Iterator:
     """Assemble the staged crawl, write the partition (both tables), then report the checks."""
     stage = training_api.stage(context.partition_key)
+    with stage.lock():
+        yield from _write_partition(context, config, stage, warehouse)
+
+
+def _write_partition(
+    context: dg.AssetExecutionContext,
+    config: PlayersSnapshotConfig,
+    stage: PageStage,
+    warehouse: WarehouseResource,
+) -> Iterator:
     manifest = stage.read_manifest()
     if manifest is None or not manifest.complete:
         raise dg.Failure(

@@ -52,7 +52,9 @@ WORLD_SESSIONS = SessionKind(
 
 def raw_window(conn: duckdb.DuckDBPyConnection, raw_table: str) -> Window | None:
     """Return the window spanning every poll in a raw table (None when it is empty)."""
-    start, end = conn.execute(f"SELECT min(polled_at), max(polled_at) FROM {raw_table}").fetchone()
+    ((start, end),) = conn.execute(
+        f"SELECT min(polled_at), max(polled_at) FROM {raw_table}"
+    ).fetchall()
     return None if start is None else Window(start, end)
 
 

@@ -10,10 +10,11 @@ from __future__ import annotations
 import math
 import random
 import threading
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from tai_assets.simulator.config import SimulatorConfig
+from tai_assets.simulator.faults import Faults
 from tai_assets.simulator.names import CYR_FIRST, LATIN_FIRST, login_for
 from tai_assets.simulator.rng import mix, to_epoch, unit
 
@@ -40,7 +41,7 @@ def _stamp(rng: random.Random, epoch: int | None) -> str | int:
 class Accounts:
     """The account base behind ``GET /api/user?page=N``."""
 
-    def __init__(self, config: SimulatorConfig, started_at: datetime) -> None:
+    def __init__(self, config: SimulatorConfig, started_at: datetime, faults: Faults) -> None:
         self.config = config
         self.started = to_epoch(started_at)
         self.history_start = to_epoch(config.history_start)
@@ -48,7 +49,7 @@ class Accounts:
         self._registered: list[int] = []  # epoch of each account registered during the run
         self._time_registered = 0
         self._user_requests = 0
-        self.malformed_rate = 0.0
+        self.faults = faults
 
     # ------------------------------------------------------------------ registrations
 
@@ -102,7 +103,7 @@ class Accounts:
 
     def is_malformed(self, account_id: int) -> bool:
         """Return whether ``account_id`` is served broken under the current malformed rate."""
-        rate = self.malformed_rate
+        rate = self.faults.malformed_record_rate
         return rate > 0 and unit(self.config.seed, "bad-record", account_id) < rate
 
     def record(self, account_id: int) -> dict[str, Any]:
@@ -188,8 +189,3 @@ class Accounts:
                 "to": first + len(data) - 1 if data else None,
             },
         }
-
-
-def epoch_to_utc(epoch: int) -> datetime:
-    """Return the aware UTC datetime of epoch seconds."""
-    return datetime.fromtimestamp(epoch, UTC)

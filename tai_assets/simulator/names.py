@@ -81,7 +81,7 @@ def player_pool(rng: random.Random, size: int, cyrillic_fraction: float) -> list
 
 def random_colour(rng: random.Random) -> str:
     """Return a ``{RRGGBB}`` colour code."""
-    return "{%06X}" % rng.randrange(0x1000000)
+    return f"{{{rng.randrange(0x1000000):06X}}}"
 
 
 def colourize(rng: random.Random, clean: str) -> str:

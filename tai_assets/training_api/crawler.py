@@ -81,11 +81,14 @@ def crawl(
     *,
     max_pages: int | None = None,
     on_progress: Callable[[Progress], None] | None = None,
+    on_drift: Callable[[str], None] | None = None,
 ) -> CrawlResult:
     """Stage every page not staged yet, from 1 to the latest ``last_page``; return the result.
 
     ``max_pages`` stops after page ``max_pages`` (a deliberately partial crawl, for tests and
-    trials). Raises `PageFetchError` when a page cannot be fetched: what is staged stays staged.
+    trials). ``on_progress`` gets a report every ``progress_interval_s`` and at the end;
+    ``on_drift`` a message each time ``last_page`` or ``total`` moves. Raises `PageFetchError`
+    when a page cannot be fetched: what is staged stays staged.
     """
     staged = {entry.page: entry for entry in stage.pages()}
     history = list(staged.values())
@@ -118,14 +121,13 @@ def crawl(
         if latest is not None and (
             entry.last_page != latest.last_page or entry.total != latest.total
         ):
-            logger.info(
-                "page drift at page %d: last_page %s -> %s, total %s -> %s",
-                number,
-                latest.last_page,
-                entry.last_page,
-                latest.total,
-                entry.total,
+            message = (
+                f"page drift at page {number}: last_page {latest.last_page} -> "
+                f"{entry.last_page}, total {latest.total} -> {entry.total}; following it"
             )
+            logger.info(message)
+            if on_drift is not None:
+                on_drift(message)
         latest = entry
         last_page = entry.last_page
         tracker.page_staged(last_page)

@@ -123,11 +123,13 @@ class TrainingApiClient:
         settings: CrawlSettings,
         *,
         sleep: Callable[[float], None] = time.sleep,
+        on_retry: Callable[[str], None] | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.settings = settings
         self.stats = FetchStats()
         self._sleep = sleep
+        self._on_retry = on_retry
         self._pacer = Pacer(settings.min_interval_s, sleep)
         self._http = httpx.Client(
             timeout=settings.timeout_s,
@@ -202,6 +204,11 @@ class TrainingApiClient:
                         number, f"HTTP {status} from {response.request.url}; not retried"
                     )
             if attempt < self.settings.max_attempts:
+                if self._on_retry is not None:
+                    self._on_retry(
+                        f"page {number}: {problem}; retrying in {delay:.1f} s "
+                        f"(attempt {attempt + 1}/{self.settings.max_attempts})"
+                    )
                 self._wait(delay)
         raise PageFetchError(
             number, f"gave up after {self.settings.max_attempts} attempts; last: {problem}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import dagster as dg
@@ -91,9 +92,11 @@ class TrainingApiResource(dg.ConfigurableResource):
             max_pages=max_pages,
         )
 
-    def client(self, settings: CrawlSettings) -> TrainingApiClient:
+    def client(
+        self, settings: CrawlSettings, on_retry: Callable[[str], None] | None = None
+    ) -> TrainingApiClient:
         """Return a paced, retrying client for the API (close it, or use it in ``with``)."""
-        return TrainingApiClient(self.base_url, settings)
+        return TrainingApiClient(self.base_url, settings, on_retry=on_retry)
 
     def stage(self, partition: str) -> PageStage:
         """Return the staging folder of a partition's crawl."""

@@ -15,10 +15,12 @@ lives outside the warehouse: the crawl never holds the warehouse lock.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
@@ -47,6 +49,10 @@ class Manifest:
     partial: bool = False  # stopped on purpose at a page limit
 
 
+class StagingBusyError(RuntimeError):
+    """Another process holds the partition's staging (two runs of one partition at once)."""
+
+
 class PageStage:
     """The staging folder of one partition's crawl."""
 
@@ -69,6 +75,28 @@ class PageStage:
     def page_path(self, page: int) -> Path:
         """Return the file a page's body is staged in."""
         return self.directory / f"page-{page:05d}.json"
+
+    @contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold the partition's staging exclusively (a lock file beside its folder).
+
+        Raises `StagingBusyError` at once when another run of the same partition holds it, so
+        that two runs never interleave pages or clear each other's crawl.
+        """
+        self.directory.parent.mkdir(parents=True, exist_ok=True)
+        lock_path = self.directory.parent / f"{self.partition}.lock"
+        with lock_path.open("a") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError as error:
+                raise StagingBusyError(
+                    f"another run is crawling or writing partition {self.partition} "
+                    f"(lock {lock_path} is held)"
+                ) from error
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     def read_manifest(self) -> Manifest | None:
         """Return the manifest, or None when nothing (readable) is staged."""

@@ -1,0 +1,118 @@
+-- Analytics layer: reports computed from the core tables. Periods are local calendar periods in
+-- TAI_REPORT_TIMEZONE (default Europe/Moscow; weeks Monday–Sunday): a DATE column holds the
+-- local first day of the period and doubles as the partition column. Instants stay UTC.
+
+-- One row per local day (asset daily_activity, daily partitions).
+CREATE TABLE IF NOT EXISTS analytics.daily_activity (
+    day                     DATE      NOT NULL PRIMARY KEY,
+    active_players          INTEGER   NOT NULL,  -- players with a session overlapping the day
+    new_players             INTEGER   NOT NULL,  -- first session ever started this day
+    sessions                INTEGER   NOT NULL,  -- sessions that started this day
+    total_play_hours        DOUBLE    NOT NULL,  -- play time inside the day (midnight splits)
+    median_player_hours     DOUBLE,              -- median over active players
+    median_session_minutes  DOUBLE,              -- median length of the sessions started
+    peak_online             INTEGER,             -- NULL: no up-time with a known count
+    peak_online_at          TIMESTAMP,           -- UTC; first instant the peak was reached
+    polls                   INTEGER   NOT NULL,
+    polls_answered          INTEGER   NOT NULL,  -- status ok or count_only
+    availability            DOUBLE,              -- polls_answered / polls; NULL: no polls
+    worlds_opened           INTEGER   NOT NULL,  -- world sessions started this day
+    distinct_worlds         INTEGER   NOT NULL,
+    computed_at             TIMESTAMP NOT NULL
+);
+
+-- Digests: one row per period (assets daily_digest, weekly_digest, monthly_digest,
+-- yearly_digest). delivery_* say what happened to the optional Telegram post.
+CREATE TABLE IF NOT EXISTS analytics.daily_digest (
+    period_start       DATE      NOT NULL PRIMARY KEY,
+    period_end         DATE      NOT NULL,   -- first local day after the period
+    language           VARCHAR   NOT NULL,
+    markdown           VARCHAR   NOT NULL,
+    peak_online        INTEGER,
+    peak_online_at     TIMESTAMP,
+    active_players     INTEGER   NOT NULL,   -- players with a session starting in the period
+    sessions           INTEGER   NOT NULL,
+    top_players        JSON      NOT NULL,   -- [{player, hours, sessions}]
+    top_worlds         JSON      NOT NULL,   -- [{name, score, peak_players, length_hours, hot}]
+    delivery_status    VARCHAR   NOT NULL,   -- sent | failed | disabled | skipped
+    delivery_attempts  INTEGER   NOT NULL,
+    delivery_error     VARCHAR,
+    computed_at        TIMESTAMP NOT NULL
+);
+CREATE TABLE IF NOT EXISTS analytics.weekly_digest (
+    period_start       DATE      NOT NULL PRIMARY KEY,
+    period_end         DATE      NOT NULL,
+    language           VARCHAR   NOT NULL,
+    markdown           VARCHAR   NOT NULL,
+    peak_online        INTEGER,
+    peak_online_at     TIMESTAMP,
+    active_players     INTEGER   NOT NULL,
+    sessions           INTEGER   NOT NULL,
+    top_players        JSON      NOT NULL,
+    top_worlds         JSON      NOT NULL,
+    delivery_status    VARCHAR   NOT NULL,
+    delivery_attempts  INTEGER   NOT NULL,
+    delivery_error     VARCHAR,
+    computed_at        TIMESTAMP NOT NULL
+);
+CREATE TABLE IF NOT EXISTS analytics.monthly_digest (
+    period_start       DATE      NOT NULL PRIMARY KEY,
+    period_end         DATE      NOT NULL,
+    language           VARCHAR   NOT NULL,
+    markdown           VARCHAR   NOT NULL,
+    peak_online        INTEGER,
+    peak_online_at     TIMESTAMP,
+    active_players     INTEGER   NOT NULL,
+    sessions           INTEGER   NOT NULL,
+    top_players        JSON      NOT NULL,
+    top_worlds         JSON      NOT NULL,
+    delivery_status    VARCHAR   NOT NULL,
+    delivery_attempts  INTEGER   NOT NULL,
+    delivery_error     VARCHAR,
+    computed_at        TIMESTAMP NOT NULL
+);
+CREATE TABLE IF NOT EXISTS analytics.yearly_digest (
+    period_start       DATE      NOT NULL PRIMARY KEY,
+    period_end         DATE      NOT NULL,
+    language           VARCHAR   NOT NULL,
+    markdown           VARCHAR   NOT NULL,
+    peak_online        INTEGER,
+    peak_online_at     TIMESTAMP,
+    active_players     INTEGER   NOT NULL,
+    sessions           INTEGER   NOT NULL,
+    top_players        JSON      NOT NULL,
+    top_worlds         JSON      NOT NULL,
+    delivery_status    VARCHAR   NOT NULL,
+    delivery_attempts  INTEGER   NOT NULL,
+    delivery_error     VARCHAR,
+    computed_at        TIMESTAMP NOT NULL
+);
+
+-- Rolling retention from the latest players snapshot (asset player_retention, replaced whole).
+CREATE TABLE IF NOT EXISTS analytics.player_retention (
+    cohort_kind    VARCHAR   NOT NULL CHECK (cohort_kind IN ('month', 'year')),
+    cohort_start   DATE      NOT NULL,  -- local first day of the registration month / year
+    days           INTEGER   NOT NULL,  -- N: retained when lastlogin − regdate ≥ N days
+    cohort_size    INTEGER   NOT NULL,
+    retained       INTEGER   NOT NULL,
+    share          DOUBLE    NOT NULL,
+    mature         BOOLEAN   NOT NULL,  -- every member registered ≥ N days before the snapshot
+    snapshot_time  TIMESTAMP NOT NULL,
+    PRIMARY KEY (cohort_kind, cohort_start, days)
+);
+
+-- How people split their play over a local day (asset session_habits, daily partitions).
+CREATE TABLE IF NOT EXISTS analytics.session_habits (
+    day                         DATE      NOT NULL PRIMARY KEY,
+    players                     INTEGER   NOT NULL,  -- players with a session starting that day
+    sessions                    INTEGER   NOT NULL,
+    mean_sessions_per_player    DOUBLE,
+    median_sessions_per_player  DOUBLE,
+    max_sessions_per_player     INTEGER   NOT NULL,
+    players_with_several        INTEGER   NOT NULL,
+    gaps                        INTEGER   NOT NULL,  -- same-day pauses between a player's sessions
+    median_gap_minutes          DOUBLE,
+    mean_gap_minutes            DOUBLE,
+    p90_gap_minutes             DOUBLE,
+    computed_at                 TIMESTAMP NOT NULL
+);
