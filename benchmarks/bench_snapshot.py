@@ -11,6 +11,7 @@ time of each step and this process's peak RSS, and exits non-zero above the 2 Gi
 import argparse
 import multiprocessing
 import resource
+import shutil
 import sys
 import tempfile
 import time
@@ -82,6 +83,8 @@ def main() -> int:
         server.join(timeout=10)
         if server.is_alive():
             server.terminate()
+        if args.keep is None:
+            shutil.rmtree(work, ignore_errors=True)
 
     steps = {
         event.step_key: event

@@ -49,11 +49,12 @@ def test_partition_keys_round_trip():
     for kind, key in (
         ("day", "2026-01-05"),
         ("week", "2026-01-05"),
-        ("month", "2026-02"),
+        ("month", "2026-02-01"),
         ("year", "2026"),
     ):
         period = Period.from_partition_key(kind, key, MSK)
         assert period.partition_key == key
+    assert Period.from_partition_key("month", "2026-02", MSK).start == date(2026, 2, 1)
 
 
 def test_period_must_start_on_its_first_day():

@@ -86,7 +86,9 @@ def world_records(polls: list[dict]) -> list[WorldPollRecord]:
             for n, p, s in poll["worlds"]
         ]
         records.append(
-            WorldPollRecord(polled_at=at.isoformat() + "+00:00", status=poll["status"], worlds=worlds)
+            WorldPollRecord(
+                polled_at=at.isoformat() + "+00:00", status=poll["status"], worlds=worlds
+            )
         )
     return records
 
@@ -111,7 +113,10 @@ SERVER_TABLES = {
     "core.player_sessions": "player, session_start",
     "core.server_online": "changed_at",
 }
-WORLD_TABLES = {"core.world_sessions": "name, session_start", "core.worlds_online": "name, saved_at"}
+WORLD_TABLES = {
+    "core.world_sessions": "name, session_start",
+    "core.worlds_online": "name, saved_at",
+}
 
 
 def ingest_server(conn, records: list[ServerPollRecord], window: Window | None) -> None:

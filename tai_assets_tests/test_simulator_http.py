@@ -184,3 +184,25 @@ def test_post_faults_from_another_process(sim, api):
     assert api.get("/user").json()["meta"]["total"] == 1236
     stats = httpx.get(f"{root}/_sim/stats").json()
     assert stats["page_requests"]["1"] == 2
+
+
+def test_fault_knobs_round_trip_as_json(sim, api):
+    root = str(api.base_url).removesuffix("/api/")
+    spec = {
+        "udp_outages": [["2026-01-05T16:10:00Z", "2026-01-05T16:20:00Z"]],
+        "fail_pages": {"3": 2},
+        "http_5xx_next": {"n": 1, "status": 502, "endpoint": "worlds"},
+        "stray_rate": 0.5,
+        "udp_fault_opcodes": "c",
+    }
+    knobs = httpx.post(f"{root}/_sim/faults", json=spec).json()
+    assert knobs["pending_http_faults"] == 3 and knobs["stray_rate"] == 0.5
+    assert sim.faults.udp_silent_at(START + timedelta(minutes=15))
+    assert not sim.faults.udp_silent_at(START + timedelta(minutes=25))
+    assert api.get("/user", params={"page": 3}).status_code == 500
+    assert httpx.get(f"{root}/_sim/faults").json()["udp_fault_opcodes"] == "c"
+    httpx.post(f"{root}/_sim/faults", json={"reset": True, "reset_stats": True})
+    assert sim.faults.pending_http_faults() == 0 and sim.faults.udp_outages == []
+    assert api.get("/user", params={"page": 3}).status_code == 200
+    assert sim.stats.page_requests == {3: 1}
+    assert httpx.post(f"{root}/_sim/faults", content=b"{not json").status_code == 400

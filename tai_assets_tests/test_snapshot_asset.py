@@ -161,3 +161,33 @@ def test_failed_run_reexecuted_fetches_each_remaining_page_once(tmp_path, monkey
     materialized = second.asset_materializations_for_node("players_snapshot_pages")[0]
     assert materialized.metadata["pages_resumed"].value == 3
     assert _query(tmp_path, "SELECT count(*) FROM core.players_snapshot") == [(800,)]
+
+
+def test_drift_429_and_5xx_through_the_asset(tmp_path):
+    config = SimulatorConfig(
+        seed=9, accounts=390, per_page=100, register_every_requests=1, register_batch=5
+    )
+    sim = Simulator(config, clock=ManualClock(START))
+    with sim.serve(host="127.0.0.1") as running:
+        sim.faults.http_429_next(2, retry_after=1, endpoint="user")
+        sim.faults.http_5xx_next(2, 503, endpoint="user")
+        result = dg.materialize(
+            SNAPSHOT_ASSETS,
+            partition_key=WEEK_1,
+            resources=_resources(running.http_base_url, tmp_path),
+        )
+    assert result.success
+    assert all(c.passed for c in _checks(result).values()), _checks(result)
+    crawl_meta = result.asset_materializations_for_node("players_snapshot_pages")[0].metadata
+    assert crawl_meta["http_429"].value == 2 and crawl_meta["http_5xx"].value == 2
+    assert crawl_meta["drift_events"].value > 0
+    snapshot = next(
+        m
+        for m in result.asset_materializations_for_node("players_snapshot_write")
+        if m.asset_key == dg.AssetKey("players_snapshot")
+    )
+    assert snapshot.metadata["duplicates_removed"].value > 0
+    ((rows, distinct, oldest),) = _query(
+        tmp_path, "SELECT count(*), count(DISTINCT id), min(id) FROM core.players_snapshot"
+    )
+    assert rows == distinct and oldest == 1

@@ -125,3 +125,20 @@ def test_malformed_records_are_quarantined_not_fatal(tmp_path):
     reasons = " ".join(quarantine["reason"].to_list())
     assert "id" in reasons
     assert quarantine["record"].null_count() == 0
+
+
+def test_progress_is_reported_with_rate_and_eta(tmp_path):
+    _sim, server = _serve(accounts=500, per_page=100)
+    reports = []
+    settings = CrawlSettings(min_interval_s=0.05, progress_interval_s=0.01)
+    with server as running:
+        stage = PageStage(tmp_path, "w")
+        manifest = stage.begin("run-1", START, fresh=False)
+        with TrainingApiClient(running.http_base_url, settings) as client:
+            crawl(client, stage, manifest, on_progress=reports.append)
+    assert len(reports) >= 3
+    middle = reports[1]
+    assert middle.pages_total == 5 and 0 < middle.pages_done < 5
+    assert middle.rate_pages_per_s > 0 and middle.eta_s is not None
+    assert "pages/s, ETA" in middle.describe()
+    assert reports[-1].as_metadata()["pages_done"] == 5

@@ -140,3 +140,16 @@ def test_frames_have_exact_schema():
     )
     quarantine = quarantine_to_frame([bad], WEEK, CRAWL_START)
     assert quarantine.height == 1 and quarantine["id"][0] is None
+
+
+def test_fixed_offset_fast_path_agrees_with_the_zone_database():
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
+    moscow = ZoneInfo("Europe/Moscow")
+    for text in ("2014-10-26 02:00:00", "2014-10-26 01:59:59", "2019-03-31 02:30:00"):
+        naive = datetime.fromisoformat(text)
+        assert parse_api_timestamp(text) == naive.replace(tzinfo=moscow).astimezone(UTC)
+    assert parse_api_timestamp("2020-01-01 03:00:00") - parse_api_timestamp(
+        "2020-01-01 00:00:00"
+    ) == timedelta(hours=3)

@@ -2,18 +2,28 @@
 
 from datetime import UTC, date, datetime
 
+import dagster as dg
 import polars as pl
+import pytest
 
+from tai_assets import warehouse
 from tai_assets.assets.players_snapshot import (
+    SNAPSHOT_ASSETS,
+    SNAPSHOT_JOBS,
+    SNAPSHOT_SCHEDULES,
     check_ids_unique,
     check_no_big_drop,
     check_quarantine_rate,
     check_regdate_before_lastlogin,
     check_row_count,
 )
+from tai_assets.io_manager import TaiWarehouseIOManager
+from tai_assets.resources import WarehouseResource
 from tai_assets.training_api.crawler import analyze_drift
 from tai_assets.training_api.fetch import CrawlSettings, backoff_seconds, retry_after_seconds
-from tai_assets.training_api.staging import PageStage, StagedPage
+from tai_assets.training_api.normalize import normalize_record, rows_to_frame
+from tai_assets.training_api.resource import TrainingApiResource
+from tai_assets.training_api.staging import PageStage, StagedPage, StagingBusyError
 
 NOW = datetime(2026, 11, 9, 0, 0, tzinfo=UTC)
 
@@ -116,9 +126,6 @@ def test_check_functions():
 
 def test_normalised_rows_fit_the_ddl(tmp_path):
     """Rows with every kind of value (warn structs, extra JSON, NULLs) insert by name."""
-    from tai_assets import warehouse
-    from tai_assets.training_api.normalize import normalize_record, rows_to_frame
-
     week = date(2026, 11, 2)
     raw = {
         "id": 1,
@@ -145,3 +152,33 @@ def test_normalised_rows_fit_the_ddl(tmp_path):
         (1, "2", datetime(2020, 9, 13, 12, 26, 40), datetime(2019, 12, 31, 21, 0)),
         (2, None, None, None),
     ]
+
+
+def test_two_runs_of_one_partition_cannot_share_the_staging(tmp_path):
+    stage = PageStage(tmp_path, "2026-11-02")
+    # flock locks belong to the open file description: a second open conflicts even in-process.
+    with stage.lock(), pytest.raises(StagingBusyError, match="2026-11-02"), stage.lock():
+        pass
+    with stage.lock():
+        pass
+
+
+def test_schedule_snapshots_the_week_that_just_ended():
+    defs = dg.Definitions(
+        assets=SNAPSHOT_ASSETS,
+        jobs=SNAPSHOT_JOBS,
+        schedules=SNAPSHOT_SCHEDULES,
+        resources={
+            "training_api": TrainingApiResource(),
+            "warehouse": WarehouseResource(database=":memory:"),
+            "io_manager": TaiWarehouseIOManager(database=":memory:"),
+        },
+    )
+    schedule = defs.resolve_schedule_def("players_snapshot_weekly")
+    assert schedule.cron_schedule == "0 0 * * 1" and schedule.execution_timezone == "UTC"
+    assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
+    context = dg.build_schedule_context(
+        scheduled_execution_time=datetime(2026, 11, 16, 0, 0, tzinfo=UTC)
+    )
+    (request,) = schedule.evaluate_tick(context).run_requests
+    assert request.partition_key == "2026-11-09"

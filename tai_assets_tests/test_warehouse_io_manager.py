@@ -111,7 +111,9 @@ def test_migration_adds_a_column_without_losing_rows(tmp_path):
     path = str(tmp_path / "w.duckdb")
     with duckdb.connect(path) as conn:
         warehouse.apply_ddl(conn, sorted(ddl.glob("*.sql")))
-        conn.execute("INSERT INTO core.player_sessions VALUES ('Vasya', '2026-01-01', '2026-01-02')")
+        conn.execute(
+            "INSERT INTO core.player_sessions VALUES ('Vasya', '2026-01-01', '2026-01-02')"
+        )
     (ddl / "90_later_release.sql").write_text(
         "ALTER TABLE core.player_sessions ADD COLUMN IF NOT EXISTS platform VARCHAR;\n"
     )
@@ -175,7 +177,9 @@ def test_merge_upserts_on_the_primary_key(database):
         database, "merge", pl.DataFrame({"player": ["a", "b"], "score": [1, 2], "note": ["x", "y"]})
     )
     materialize_scores(
-        database, "merge", pl.DataFrame({"player": ["b", "c"], "score": [9, 3], "note": ["z", None]})
+        database,
+        "merge",
+        pl.DataFrame({"player": ["b", "c"], "score": [9, 3], "note": ["z", None]}),
     )
     assert table(database) == [("a", 1, "x"), ("b", 9, "z"), ("c", 3, None)]
 

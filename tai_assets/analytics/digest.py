@@ -11,7 +11,7 @@ from tai_assets.analytics import queries
 from tai_assets.analytics.names import DEFAULT_BOTS
 from tai_assets.analytics.online import bucket_peaks, online_steps, peak_online
 from tai_assets.analytics.periods import Period
-from tai_assets.analytics.players import top_players
+from tai_assets.analytics.players import top_players_from_totals
 from tai_assets.analytics.popularity import (
     DEFAULT_WORLD_RULES,
     WorldRules,
@@ -45,8 +45,8 @@ def compute_digest(
     highest count reached inside it. Per-hour (day digests) or per-day peaks feed the picture.
     """
     start, end = period.start_utc, period.end_utc
-    sessions = queries.player_sessions_starting(conn, start, end)
-    players = top_players(sessions, bots, top_n_players)
+    totals = queries.player_hours(conn, start, end)
+    players = top_players_from_totals(totals, bots, top_n_players)
     scores = world_session_scores(
         queries.world_sessions_starting(conn, start, end), queries.world_points(conn, start, end)
     )
@@ -68,8 +68,8 @@ def compute_digest(
         ],
         peak_online=peak,
         peak_online_at=peak_at,
-        active_players=sessions["player"].n_unique() if sessions.height else 0,
-        sessions=sessions.height,
+        active_players=totals.height,
+        sessions=int(totals["sessions"].sum()) if totals.height else 0,
     )
     every = "1h" if period.kind == "day" else "1d"
     return DigestData(content, players, worlds, steps, bucket_peaks(steps, period.tz, every))

@@ -70,7 +70,12 @@ def world_session_scores(sessions: pl.DataFrame, points: pl.DataFrame) -> pl.Dat
     else:
         pts = _as_us(points.select("name", "players", "saved_at"), ["saved_at"]).sort("saved_at")
         joined = pts.join_asof(
-            sess, left_on="saved_at", right_on="session_start", by="name", strategy="backward"
+            sess,
+            left_on="saved_at",
+            right_on="session_start",
+            by="name",
+            strategy="backward",
+            check_sortedness=False,
         )
         matched = (
             joined.filter(
@@ -84,15 +89,15 @@ def world_session_scores(sessions: pl.DataFrame, points: pl.DataFrame) -> pl.Dat
             )
             .select("name", "session_start", "t", "y", "players")
         )
+    # Rows arrive in time order (the as-of join keeps the points' order) and group_by keeps the
+    # row order inside each group, so a shift inside the aggregation pairs consecutive points.
+    prev_t = pl.col("t").shift(1, fill_value=0.0)
+    prev_y = pl.col("y").shift(1, fill_value=0.0)
     per_session = (
-        matched.sort("name", "session_start", "t")
-        .with_columns(
-            prev_t=pl.col("t").shift(1).over("name", "session_start").fill_null(0.0),
-            prev_y=pl.col("y").shift(1).over("name", "session_start").fill_null(0.0),
-        )
+        matched.sort("t")
         .group_by("name", "session_start")
         .agg(
-            score=((pl.col("t") - pl.col("prev_t")) * (pl.col("y") + pl.col("prev_y")) / 2.0).sum(),
+            score=((pl.col("t") - prev_t) * (pl.col("y") + prev_y) / 2.0).sum(),
             peak_players=pl.col("players").max(),
             points=pl.len().cast(pl.Int64),
         )
@@ -136,8 +141,9 @@ def top_worlds(scores: pl.DataFrame, rules: WorldRules = DEFAULT_WORLD_RULES) ->
         (pl.col("peak_players") >= rules.min_peak)
         & (pl.col("score") >= rules.min_score)
         & (pl.col("length_hours") >= rules.min_length_hours)
-        & ~pl.col("name").map_elements(is_unsafe_name, return_dtype=pl.Boolean)
     )
+    unsafe = [name for name in kept["name"].unique().to_list() if is_unsafe_name(name)]
+    kept = kept.filter(~pl.col("name").is_in(unsafe))
     best = (
         kept.sort(["score", "peak_players", "session_start"], descending=[True, True, False])
         .unique(subset="name", keep="first", maintain_order=True)

@@ -29,6 +29,11 @@ def player_sessions_starting(conn, start: datetime, end: datetime) -> pl.DataFra
     return _window(conn, "analytics_player_sessions_starting", start, end)
 
 
+def player_hours(conn, start: datetime, end: datetime) -> pl.DataFrame:
+    """Return (player, sessions, hours) over the sessions that start in the window."""
+    return _window(conn, "analytics_player_hours", start, end)
+
+
 def first_sessions(conn, start: datetime, end: datetime) -> pl.DataFrame:
     """Return (player, first_start): first session ever of each player active in the window."""
     return _window(conn, "analytics_first_sessions", start, end)

@@ -332,7 +332,8 @@ def previous_snapshot_size(warehouse: WarehouseResource, week: date) -> tuple[da
     with warehouse.connect() as conn:
         row = conn.execute(
             "SELECT snapshot_week, count(*) FROM core.players_snapshot "
-            "WHERE snapshot_week < ? GROUP BY snapshot_week ORDER BY snapshot_week DESC LIMIT 1",
+            "WHERE snapshot_week = (SELECT max(snapshot_week) FROM core.players_snapshot "
+            "WHERE snapshot_week < ?) GROUP BY snapshot_week",
             [week],
         ).fetchone()
     return None if row is None else (row[0], int(row[1]))

@@ -21,7 +21,11 @@ from tai_assets.simulator.worlds import Worlds
 
 
 class Clock(Protocol):
-    def now(self) -> datetime: ...
+    """Anything with ``now() -> aware datetime`` (ManualClock, AcceleratedClock, ...)."""
+
+    def now(self) -> datetime:
+        """Return the current simulated instant."""
+        ...
 
 
 @dataclass

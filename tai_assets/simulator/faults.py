@@ -65,7 +65,11 @@ class Faults:
         """Return whether the game server gives no answer at simulated instant ``now``."""
         if self.udp_down:
             return True
-        return any(start <= now < end for start, end in list(self.udp_outages))
+        now = _parse_instant(now)
+        return any(
+            _parse_instant(start) <= now < _parse_instant(end)
+            for start, end in list(self.udp_outages)
+        )
 
     def add_outage(self, start: datetime, end: datetime) -> None:
         """Make the game server silent during the simulated window [start, end)."""
@@ -206,6 +210,7 @@ class _RetryAfter:
         self.as_http_date = as_http_date
 
     def header(self) -> str | None:
+        """Return the header value to send now (``None``: send no header)."""
         value = self.value
         if value is None or isinstance(value, str):
             return value

@@ -28,10 +28,12 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "tai-simulator/1.0"
     timeout = 60
+    disable_nagle_algorithm = True  # keep-alive + small writes would wait on delayed ACKs
+    wbufsize = 1 << 16  # headers and body leave in one write, flushed after each request
     server: _Server
 
     def log_message(self, format: str, *args: Any) -> None:
-        return  # quiet: tests and the demo would drown in access logs
+        """Stay quiet: tests and the demo would drown in access logs."""
 
     # ------------------------------------------------------------------ plumbing
 
@@ -55,6 +57,7 @@ class _Handler(BaseHTTPRequestHandler):
     # ------------------------------------------------------------------ routes
 
     def do_GET(self) -> None:
+        """Route a GET: the two APIs and the ``/_sim`` control endpoints."""
         sim = self.server.sim
         url = urlsplit(self.path)
         query = parse_qs(url.query)
@@ -76,6 +79,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(404, {"message": "Not Found"})
 
     def do_POST(self) -> None:
+        """Route a POST: only ``/_sim/faults`` (set knobs, ``register``, ``reset_stats``)."""
         sim = self.server.sim
         path = urlsplit(self.path).path.rstrip("/")
         sim.stats.bump("http_requests", path)

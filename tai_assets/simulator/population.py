@@ -50,13 +50,16 @@ class Session:
 
     @property
     def start(self) -> int:
+        """Epoch second the session begins."""
         return self.pieces[0][0]
 
     @property
     def end(self) -> int:
+        """Epoch second the session ends (exclusive)."""
         return self.pieces[-1][1]
 
     def online_at(self, t: float) -> bool:
+        """Return whether the player is connected at epoch ``t`` (not inside a drop)."""
         return any(s <= t < e for s, e in self.pieces)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import random
 import socket
 import struct
@@ -86,10 +87,9 @@ class UdpServer:
         """Stop serving and close the sockets."""
         self._stop.set()
         if self._sock and self._stray_sock:
-            try:  # wake the receive loop up instead of waiting for its timeout
+            # wake the receive loop up instead of waiting for its timeout
+            with contextlib.suppress(OSError):
                 self._stray_sock.sendto(b"", self._sock.getsockname())
-            except OSError:
-                pass
         if self._thread:
             self._thread.join(timeout=2)
         for sock in (self._sock, self._stray_sock):

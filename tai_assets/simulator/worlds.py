@@ -45,6 +45,7 @@ class World:
 
     @property
     def clean_name(self) -> str:
+        """The name without colour codes (what tai keys world sessions on)."""
         return clean_world_name(self.raw_name)
 
     def players_at(self, t: float, seed: int) -> int:

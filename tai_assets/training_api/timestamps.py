@@ -7,10 +7,13 @@ time), ``0``, an empty string, or MySQL's zero date.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 MOSCOW = ZoneInfo("Europe/Moscow")
+# Since this instant (local time) Moscow is UTC+3 all year: later strings skip the zone lookup.
+_FIXED_OFFSET_SINCE = "2014-10-26 02:00:00"
+_MSK_OFFSET = timedelta(hours=3)
 _NEVER_STRINGS = frozenset({"1970-01-01 03:00:00", "0000-00-00 00:00:00", "0000-00-00"})
 # Beyond 2100 an epoch value is a unit mistake (milliseconds), not an instant: reject it.
 _MAX_EPOCH = 4_102_444_800
@@ -54,6 +57,8 @@ def parse_api_timestamp(value: object) -> datetime | None:
         naive = datetime.fromisoformat(text)
     except ValueError as error:
         raise ValueError(f"timestamp {value!r} is not a valid date and time") from error
+    if text >= _FIXED_OFFSET_SINCE:
+        return (naive - _MSK_OFFSET).replace(tzinfo=UTC)
     instant = naive.replace(tzinfo=MOSCOW).astimezone(UTC)
     return None if instant.timestamp() == 0 else instant
 
@@ -62,4 +67,6 @@ def to_naive_utc(instant: datetime | None) -> datetime | None:
     """Return an aware instant as naive UTC (the warehouse's TIMESTAMP convention), None kept."""
     if instant is None:
         return None
-    return instant.astimezone(UTC).replace(tzinfo=None)
+    if instant.tzinfo is not UTC:
+        instant = instant.astimezone(UTC)
+    return instant.replace(tzinfo=None)

@@ -1,0 +1,186 @@
+"""The polling sensors against the simulator: batching in the cursor, typed run config, run keys,
+failures recorded as polls, and the ingest run they request writing the warehouse."""
+
+import json
+import time
+from datetime import UTC, datetime, timedelta
+
+import dagster as dg
+import duckdb
+import pytest
+
+from tai_assets.assets.polling import POLLING_ASSETS
+from tai_assets.jobs import ingest_server_job, ingest_world_job
+from tai_assets.polling.records import decode_pending
+from tai_assets.resources import ChronoApiResource, GameServerResource
+from tai_assets.sensors import build_polling_sensors
+from tai_assets.settings import Settings
+from tai_assets_tests.conftest import polling_resources
+
+SERVER_SENSOR, WORLD_SENSOR = build_polling_sensors(
+    Settings.from_env(), ingest_server_job, ingest_world_job
+)
+
+
+def tick(sensor, resources: dict, cursor: str | None):
+    context = dg.build_sensor_context(cursor=cursor, resources=resources)
+    return sensor(context)
+
+
+def run_ticks(sensor, resources: dict, clock, count: int):
+    cursor, results = None, []
+    for _ in range(count):
+        result = tick(sensor, resources, cursor)
+        results.append(result)
+        cursor = result.cursor if isinstance(result, dg.SensorResult) else cursor
+        clock.advance(60)
+    return results
+
+
+def execute(request: dg.RunRequest, job, resources: dict) -> dg.ExecuteInProcessResult:
+    """Run what a sensor requested, as the daemon would, in this process."""
+    run_resources = {k: resources[k] for k in ("io_manager", "warehouse", "polling")}
+    defs = dg.Definitions(assets=POLLING_ASSETS, jobs=[job], resources=run_resources)
+    return defs.resolve_job_def(job.name).execute_in_process(
+        run_config=request.run_config, tags=request.tags
+    )
+
+
+def test_server_sensor_batches_polls_and_its_run_fills_the_warehouse(
+    simulator, sim_clock, tmp_path
+):
+    sim, running = simulator
+    database = str(tmp_path / "w.duckdb")
+    resources = polling_resources(running, database, batch=3)
+    first, second, third = run_ticks(SERVER_SENSOR, resources, sim_clock, 3)
+
+    assert not first.run_requests and "1/3 polls pending" in first.skip_reason.skip_message
+    assert len(decode_pending(second.cursor)) == 2
+    (request,) = third.run_requests
+    assert decode_pending(third.cursor) == []
+    polls = request.run_config["ops"]["ingest_server_polls"]["config"]["polls"]
+    assert [p["status"] for p in polls] == ["ok", "ok", "ok"]
+    assert polls[0]["polled_at"] == datetime(2026, 1, 5, 18, 0, tzinfo=UTC).isoformat()
+    assert sorted(polls[0]["player_names"]) == sorted(
+        p.name for p in sim.players_online(datetime(2026, 1, 5, 18, 0, tzinfo=UTC))
+    )
+
+    # The same polls give the same run key: a repeated tick cannot launch a second run.
+    again = tick(SERVER_SENSOR, resources, second.cursor)
+    assert again.run_requests[0].run_key != request.run_key  # a later poll: another batch
+    assert request.run_key.startswith("server:2026-01-05T18:00:00+00:00:3:")
+
+    assert execute(request, ingest_server_job, resources).success
+    with duckdb.connect(database, read_only=True) as conn:
+        assert conn.execute("SELECT count(*) FROM raw.raw_server_polls").fetchall() == [(3,)]
+        sessions = conn.execute("SELECT count(*) FROM core.player_sessions").fetchall()[0][0]
+    # Three polls a minute apart: every player seen is in exactly one session.
+    assert sessions == len({name for p in polls for name in p["player_names"]})
+    # Re-executing the run (a retry) leaves the warehouse as it was.
+    before = snapshot(database)
+    assert execute(request, ingest_server_job, resources).success
+    assert snapshot(database) == before
+
+
+def snapshot(database: str) -> dict:
+    with duckdb.connect(database, read_only=True) as conn:
+        return {
+            t: conn.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall()
+            for t in ("raw.raw_server_polls", "core.server_online", "core.player_sessions")
+        }
+
+
+def test_dead_server_is_recorded_as_unreachable_within_bounds(sim_clock):
+    dead = GameServerResource(host="127.0.0.1", port=9, timeout_seconds=0.3, attempts=2)
+    started = time.monotonic()
+    result = tick(SERVER_SENSOR, {"game_server": dead, "polling": polling_settings()}, None)
+    elapsed = time.monotonic() - started
+    (poll,) = decode_pending(result.cursor)
+    assert poll["status"] == "unreachable" and poll["error"]
+    assert elapsed < 10
+    assert "unreachable" in result.skip_reason.skip_message
+
+
+def polling_settings():
+    from tai_assets.resources import PollingSettings
+
+    return PollingSettings(poll_interval_seconds=60, poll_batch=3)
+
+
+def test_over_100_online_is_count_only(sim_clock, tmp_path):
+    from tai_assets.simulator import Simulator, SimulatorConfig
+
+    spell = (sim_clock.now() - timedelta(hours=1), sim_clock.now() + timedelta(hours=1))
+    sim = Simulator(
+        SimulatorConfig(seed=3, crowd_spells=[spell], crowd_online=130), clock=sim_clock
+    )
+    with sim.serve() as running:
+        resources = polling_resources(running, str(tmp_path / "w.duckdb"))
+        (poll,) = decode_pending(tick(SERVER_SENSOR, resources, None).cursor)
+    assert poll["status"] == "count_only"
+    assert poll["online"] > 100
+    assert "player_names" not in poll
+
+
+def test_unreadable_cursor_is_reported_and_reset(simulator, tmp_path):
+    _, running = simulator
+    resources = polling_resources(running, str(tmp_path / "w.duckdb"))
+    result = tick(SERVER_SENSOR, resources, "not-a-cursor")
+    assert len(decode_pending(result.cursor)) == 1
+
+
+def test_world_sensor_without_credentials_skips_and_says_why(simulator, tmp_path):
+    _, running = simulator
+    resources = polling_resources(running, str(tmp_path / "w.duckdb"), login=None, token=None)
+    result = tick(WORLD_SENSOR, resources, None)
+    assert isinstance(result, dg.SkipReason)
+    assert "CHRONO_LOGIN and CHRONO_TOKEN not set" in result.skip_message
+
+
+def test_world_sensor_wrong_token_is_recorded_without_leaking_it(simulator, tmp_path):
+    _, running = simulator
+    secret = "wrong-but-secret-value"
+    resources = polling_resources(running, str(tmp_path / "w.duckdb"), token=secret)
+    result = tick(WORLD_SENSOR, resources, None)
+    (poll,) = decode_pending(result.cursor)
+    assert poll["status"] == "unreachable" and "401" in poll["error"]
+    assert secret not in json.dumps(poll) and secret not in result.skip_reason.skip_message
+
+
+def test_world_sensor_batches_and_its_run_writes_worlds_history(simulator, sim_clock, tmp_path):
+    _, running = simulator
+    database = str(tmp_path / "w.duckdb")
+    resources = polling_resources(running, database, batch=2)
+    _, second = run_ticks(WORLD_SENSOR, resources, sim_clock, 2)
+    (request,) = second.run_requests
+    polls = request.run_config["ops"]["ingest_world_polls"]["config"]["polls"]
+    assert all(p["status"] == "ok" and p["worlds"] for p in polls)
+    assert "secret-token" not in json.dumps(request.run_config)
+    assert execute(request, ingest_world_job, resources).success
+    with duckdb.connect(database, read_only=True) as conn:
+        names = conn.execute("SELECT DISTINCT name FROM raw.raw_world_polls").fetchall()
+        history = conn.execute("SELECT count(*) FROM core.worlds_online").fetchall()[0][0]
+    assert all("{" not in name for (name,) in names)
+    assert history >= len(names)
+
+
+@pytest.mark.parametrize(
+    "record, reason",
+    [
+        ({"name": "{FF0000}DM", "players": -1, "static": False, "ssmp": True}, "players"),
+        ({"players": 3, "static": False, "ssmp": True}, "name"),
+    ],
+)
+def test_invalid_world_record_is_kept_with_its_reason(record, reason):
+    from tai_assets.polling.chrono import parse_worlds_document
+
+    good = {"name": "{00FF00}Race", "players": 2, "static": True, "ssmp": False, "owner": "x"}
+    valid, invalid = parse_worlds_document({"worlds": [good, record]})
+    assert valid.valid and valid.name == "Race" and json.loads(valid.extra) == {"owner": "x"}
+    assert not invalid.valid and reason in invalid.error
+
+
+def test_chrono_resource_reports_missing_credentials():
+    chrono = ChronoApiResource(base_url="http://127.0.0.1:9/api", login="tai", token=None)
+    assert chrono.missing_credentials() == "world polling is off: CHRONO_TOKEN not set"
+    assert chrono.poll().status == "unreachable"

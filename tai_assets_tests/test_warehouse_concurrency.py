@@ -1,0 +1,68 @@
+"""DuckDB takes one writer process at a time: the project's instance serialises warehouse writers
+with the `warehouse` pool, so two runs started together both succeed."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+
+from tai_assets import warehouse
+from tai_assets.settings import PROJECT_DIR
+
+
+def start_writers(database: str, dagster_home: Path) -> list[subprocess.Popen]:
+    env = {"DAGSTER_HOME": str(dagster_home), "PATH": "/usr/bin:/bin"}
+    command = [sys.executable, "-m", "tai_assets_tests.support.slow_writer", database]
+    return [
+        subprocess.Popen(
+            [*command, writer],
+            env=env,
+            cwd=PROJECT_DIR,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for writer in ("first", "second")
+    ]
+
+
+def finish(processes: list[subprocess.Popen]) -> list[tuple[int, str]]:
+    return [(p.wait(timeout=120), p.stdout.read()) for p in processes]
+
+
+def test_two_runs_started_together_both_succeed(tmp_path):
+    database = str(tmp_path / "w.duckdb")
+    with warehouse.connect(database):
+        pass
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").symlink_to(PROJECT_DIR / "dagster.yaml")
+    subprocess.run(
+        [sys.executable, "-m", "tai_assets.instance"],
+        env={"DAGSTER_HOME": str(home), "PATH": "/usr/bin:/bin"},
+        check=True,
+        cwd=PROJECT_DIR,
+    )
+
+    outcomes = finish(start_writers(database, home))
+
+    assert [code for code, _ in outcomes] == [0, 0], outcomes
+    assert any("blocked by limit for pool warehouse" in log for _, log in outcomes)
+    with duckdb.connect(database, read_only=True) as conn:
+        players = conn.execute("SELECT player FROM core.player_sessions ORDER BY 1").fetchall()
+    assert players == [("first",), ("second",)]
+
+
+def test_without_the_pool_the_second_writer_fails(tmp_path):
+    """The control: on an instance without tai's pool config the same two runs collide."""
+    database = str(tmp_path / "w.duckdb")
+    with warehouse.connect(database):
+        pass
+    home = tmp_path / "plain_home"
+    home.mkdir()
+
+    outcomes = finish(start_writers(database, home))
+
+    assert sorted(code for code, _ in outcomes) == [0, 1]
+    assert any("Could not set lock" in log for _, log in outcomes)
