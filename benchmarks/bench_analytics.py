@@ -16,6 +16,7 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -210,15 +211,19 @@ def main() -> int:
     print()
     env = {**os.environ, "TAI_ANALYTICS_START_DATE": f"{YEAR}-01-01"}
     rows = []
-    for label, step in STEPS.items():
-        out = subprocess.run(
-            [sys.executable, __file__, "--step", step, "--database", database],
-            capture_output=True,
-            text=True,
-            env=env,
-            check=True,
-        )
-        rows.append((label, json.loads(out.stdout.strip().splitlines()[-1])))
+    try:
+        for label, step in STEPS.items():
+            out = subprocess.run(
+                [sys.executable, __file__, "--step", step, "--database", database],
+                capture_output=True,
+                text=True,
+                env=env,
+                check=True,
+            )
+            rows.append((label, json.loads(out.stdout.strip().splitlines()[-1])))
+    finally:
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
     width = max(len(label) for label, _ in rows)
     print(f"{'step':{width}}  {'time':>8}  {'peak RSS':>9}  {'of which imports':>16}  detail")
     for label, m in rows:

@@ -4,6 +4,20 @@ import os
 
 import dagster as dg
 
+from tai_assets.assets.analytics import (
+    ANALYTICS_ASSETS,
+    ANALYTICS_CHECKS,
+    ANALYTICS_JOBS,
+    ANALYTICS_SCHEDULES,
+    ANALYTICS_SENSORS,
+    analytics_resources,
+)
+from tai_assets.assets.players_snapshot import (
+    SNAPSHOT_ASSETS,
+    SNAPSHOT_CHECKS,
+    SNAPSHOT_JOBS,
+    SNAPSHOT_SCHEDULES,
+)
 from tai_assets.assets.polling import POLLING_ASSETS
 from tai_assets.checks import POLLING_CHECKS
 from tai_assets.io_manager import TaiWarehouseIOManager
@@ -18,6 +32,7 @@ from tai_assets.resources import (
 from tai_assets.schedules import build_polling_schedules
 from tai_assets.sensors import build_polling_sensors
 from tai_assets.settings import Settings
+from tai_assets.training_api.resource import TrainingApiResource
 
 
 def _secret(name: str) -> dg.EnvVar | None:
@@ -37,6 +52,8 @@ def build_resources(settings: Settings) -> dict:
             login=_secret("CHRONO_LOGIN"),
             token=_secret("CHRONO_TOKEN"),
         ),
+        "training_api": TrainingApiResource.from_env(),
+        **analytics_resources(),
         "polling": PollingSettings(
             poll_interval_seconds=settings.poll_interval_seconds,
             poll_batch=settings.poll_batch,
@@ -49,11 +66,14 @@ def build_resources(settings: Settings) -> dict:
 def build_definitions(settings: Settings) -> dg.Definitions:
     """Return tai's Definitions for the given settings."""
     return dg.Definitions(
-        assets=[*POLLING_ASSETS],
-        asset_checks=[*POLLING_CHECKS],
-        jobs=[*POLLING_JOBS, purge_old_runs_job],
-        sensors=build_polling_sensors(settings, ingest_server_job, ingest_world_job),
-        schedules=build_polling_schedules(settings),
+        assets=[*POLLING_ASSETS, *SNAPSHOT_ASSETS, *ANALYTICS_ASSETS],
+        asset_checks=[*POLLING_CHECKS, *SNAPSHOT_CHECKS, *ANALYTICS_CHECKS],
+        jobs=[*POLLING_JOBS, *SNAPSHOT_JOBS, *ANALYTICS_JOBS, purge_old_runs_job],
+        sensors=[
+            *build_polling_sensors(settings, ingest_server_job, ingest_world_job),
+            *ANALYTICS_SENSORS,
+        ],
+        schedules=[*build_polling_schedules(settings), *SNAPSHOT_SCHEDULES, *ANALYTICS_SCHEDULES],
         resources=build_resources(settings),
     )
 

@@ -13,6 +13,7 @@ from tai_assets.assets.analytics import (
     ANALYTICS_ASSETS,
     ANALYTICS_JOBS,
     ANALYTICS_SCHEDULES,
+    ANALYTICS_SENSORS,
     AnalyticsSettings,
     TelegramResource,
     analytics_resources,
@@ -123,6 +124,7 @@ def test_definitions_lists_load():
         assets=ANALYTICS_ASSETS,
         jobs=ANALYTICS_JOBS,
         schedules=ANALYTICS_SCHEDULES,
+        sensors=ANALYTICS_SENSORS,
         resources={"warehouse": WarehouseResource(database=":memory:"), **analytics_resources({})},
     )
     repo = defs.get_repository_def()

@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
 import duckdb
+import polars as pl
 import pytest
 
 from tai_assets import warehouse
@@ -90,20 +91,18 @@ def simulated():
 @pytest.fixture(scope="module")
 def database(simulated, tmp_path_factory) -> str:
     path = str(tmp_path_factory.mktemp("sim") / "warehouse.duckdb")
+    columns = {
+        "player_sessions": ["player", "session_start", "session_end"],
+        "world_sessions": ["name", "session_start", "session_end"],
+        "server_online": ["changed_at", "status", "online", "max_players"],
+        "worlds_online": ["name", "players", "saved_at"],
+    }
     with warehouse.connect(path) as conn:
-        conn.executemany(
-            "INSERT INTO core.player_sessions VALUES (?, ?, ?)", simulated["player_sessions"]
-        )
-        conn.executemany(
-            "INSERT INTO core.world_sessions VALUES (?, ?, ?)", simulated["world_sessions"]
-        )
-        conn.executemany(
-            "INSERT INTO core.server_online VALUES (?, ?, ?, ?)", simulated["server_online"]
-        )
-        conn.executemany(
-            "INSERT INTO core.worlds_online (name, players, saved_at) VALUES (?, ?, ?)",
-            simulated["worlds_online"],
-        )
+        for table, cols in columns.items():
+            frame = pl.DataFrame(simulated[table], schema=cols, orient="row")
+            conn.register("rows_in", frame.to_arrow())
+            conn.execute(f"INSERT INTO core.{table} ({', '.join(cols)}) SELECT * FROM rows_in")
+            conn.unregister("rows_in")
     return path
 
 
@@ -116,7 +115,7 @@ def materialized(database: str, asset) -> dict:
     }
     assert dg.materialize([asset], partition_key="2026-01-05", resources=resources).success
     with duckdb.connect(database, read_only=True) as conn:
-        cursor = conn.execute(f"SELECT * FROM analytics.{asset.key.path[-1]}")  # noqa: S608
+        cursor = conn.execute(f"SELECT * FROM analytics.{asset.key.path[-1]}")
         names = [d[0] for d in cursor.description]
         return dict(zip(names, cursor.fetchone(), strict=True))
 

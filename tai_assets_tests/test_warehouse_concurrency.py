@@ -37,7 +37,7 @@ def test_two_runs_started_together_both_succeed(tmp_path):
         pass
     home = tmp_path / "dagster_home"
     home.mkdir()
-    (home / "dagster.yaml").symlink_to(PROJECT_DIR / "dagster.yaml")
+    (home / "dagster.yaml").symlink_to(PROJECT_DIR / "deploy" / "dagster.yaml")
     subprocess.run(
         [sys.executable, "-m", "tai_assets.instance"],
         env={"DAGSTER_HOME": str(home), "PATH": "/usr/bin:/bin"},

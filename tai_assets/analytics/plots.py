@@ -84,14 +84,12 @@ def digest_png(
     if daily.is_empty():
         _empty(ax_line, "no online data")
     else:
-        ax_line.step(
-            daily["bucket"].to_list(),
-            daily["peak_online"].to_list(),
-            where="post",
-            color="tab:blue",
-        )
-        ax_line.set_ylim(bottom=0)
-        ax_line.grid(alpha=0.3)
+        buckets, peaks = daily["bucket"].to_list(), daily["peak_online"].to_list()
+        hourly = len(buckets) > 1 and (buckets[1] - buckets[0]).total_seconds() < 86400
+        width = 1 / 24 if hourly else 1.0
+        ax_line.bar(buckets, peaks, width=width * 0.9, align="edge", color="tab:blue")
+        ax_line.set_ylim(0, max(peaks) * 1.1 + 1)
+        ax_line.grid(alpha=0.3, axis="y")
         ax_line.set_title("peak online", fontsize=9)
         ax_line.xaxis.set_major_formatter(
             mdates.ConciseDateFormatter(ax_line.xaxis.get_major_locator())

@@ -207,7 +207,9 @@ def daily_activity(
             "picture": dg.MetadataValue.md(png_image(picture, f"online on {day.start}")),
             "figures": dg.MetadataValue.md(_key_values(row.as_dict())),
             "active_players": row.active_players,
-            "peak_online": row.peak_online if row.peak_online is not None else -1,
+            "peak_online": dg.MetadataValue.int(row.peak_online)
+            if row.peak_online is not None
+            else dg.MetadataValue.null(),
         },
     )
     problems = []
@@ -593,7 +595,14 @@ ANALYTICS_JOBS = [
     yearly_digest_job,
     player_retention_job,
 ]
-ANALYTICS_SENSORS: list = []
+# Evaluates player_retention's eager condition: it runs once each new players snapshot lands.
+analytics_automation_sensor = dg.AutomationConditionSensorDefinition(
+    "analytics_automation_sensor",
+    target=dg.AssetSelection.assets("player_retention"),
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=600,
+)
+ANALYTICS_SENSORS = [analytics_automation_sensor]
 ANALYTICS_ENV_VARS = [
     "TAI_REPORT_TIMEZONE",
     "TAI_ANALYTICS_START_DATE",

@@ -1,0 +1,119 @@
+"""End to end with the real daemon: the simulator serves, `dagster-daemon` ticks the polling
+sensors, launches ingest runs on the project's instance config, and the warehouse fills."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import dagster as dg
+import duckdb
+import pytest
+
+from tai_assets.settings import PROJECT_DIR
+
+DEADLINE_SECONDS = 240
+
+
+@pytest.fixture
+def simulator_process():
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tai_assets.simulator",
+            "--udp-port",
+            "0",
+            "--http-port",
+            "0",
+            "--speed",
+            "60",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=PROJECT_DIR,
+    )
+    ports = json.loads(process.stdout.readline())
+    yield ports
+    process.terminate()
+    process.wait(timeout=30)
+
+
+def successful_ingest_runs(instance: dg.DagsterInstance) -> dict[str, int]:
+    records = instance.get_run_records(
+        filters=dg.RunsFilter(tags={"tai/kind": "ingest"}, statuses=[dg.DagsterRunStatus.SUCCESS])
+    )
+    counts: dict[str, int] = {}
+    for record in records:
+        source = record.dagster_run.tags.get("tai/source", "?")
+        counts[source] = counts.get(source, 0) + 1
+    return counts
+
+
+@pytest.mark.slow
+def test_daemon_runs_the_sensors_and_their_runs_fill_the_warehouse(simulator_process, tmp_path):
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").symlink_to(PROJECT_DIR / "deploy" / "dagster.yaml")
+    database = tmp_path / "data" / "tai.duckdb"
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(home),
+        "TAI_DATA_DIR": str(tmp_path / "data"),
+        "TRAINING_HOST": simulator_process["host"],
+        "TRAINING_PORT": str(simulator_process["udp_port"]),
+        "TRAINING_API_BASE_URL": simulator_process["http_base_url"],
+        "CHRONO_API_BASE_URL": simulator_process["http_base_url"],
+        "CHRONO_LOGIN": "tai",
+        "CHRONO_TOKEN": "secret-token",
+        "TAI_POLL_INTERVAL_SECONDS": "2",
+        "TAI_POLL_BATCH": "2",
+    }
+    subprocess.run(
+        [sys.executable, "-m", "tai_assets.instance"], env=env, check=True, cwd=PROJECT_DIR
+    )
+    daemon = subprocess.Popen(
+        [
+            os.path.join(os.path.dirname(sys.executable), "dagster-daemon"),
+            "run",
+            "-w",
+            "workspace.yaml",
+        ],
+        env=env,
+        cwd=PROJECT_DIR,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    os.environ["DAGSTER_HOME"], previous_home = str(home), os.environ.get("DAGSTER_HOME")
+    try:
+        with dg.DagsterInstance.get() as instance:
+            deadline = time.monotonic() + DEADLINE_SECONDS
+            counts = {}
+            while time.monotonic() < deadline:
+                counts = successful_ingest_runs(instance)
+                if counts.get("server", 0) >= 2 and counts.get("worlds", 0) >= 2:
+                    break
+                time.sleep(3)
+            failed = instance.get_run_records(
+                filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.FAILURE])
+            )
+    finally:
+        os.killpg(daemon.pid, signal.SIGTERM)
+        daemon.wait(timeout=60)
+        if previous_home is None:
+            os.environ.pop("DAGSTER_HOME")
+        else:
+            os.environ["DAGSTER_HOME"] = previous_home
+
+    assert counts.get("server", 0) >= 2 and counts.get("worlds", 0) >= 2, counts
+    assert failed == []
+    with duckdb.connect(str(database), read_only=True) as conn:
+        polls = conn.execute("SELECT count(*) FROM raw.raw_server_polls").fetchall()[0][0]
+        sessions = conn.execute("SELECT count(*) FROM core.player_sessions").fetchall()[0][0]
+        worlds = conn.execute("SELECT count(*) FROM core.worlds_online").fetchall()[0][0]
+        statuses = conn.execute("SELECT DISTINCT status FROM raw.raw_server_polls").fetchall()
+    assert polls >= 4 and sessions > 0 and worlds > 0
+    assert ("ok",) in statuses
