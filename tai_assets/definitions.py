@@ -1,5 +1,6 @@
 """The tai code location: every asset, check, job, sensor, schedule and resource."""
 
+import logging
 import os
 
 import dagster as dg
@@ -78,4 +79,6 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     )
 
 
-defs = build_definitions(Settings.from_env())
+SETTINGS = Settings.from_env()
+logging.getLogger("tai_assets").setLevel(SETTINGS.log_level)
+defs = build_definitions(SETTINGS)

@@ -1,4 +1,4 @@
-"""Schedules of the polling pipeline: the checks every half hour, and the daily purge."""
+"""Schedules of the polling pipeline: the checks (every half hour by default), the daily purge."""
 
 import dagster as dg
 
@@ -10,9 +10,9 @@ from tai_assets.settings import Settings
 def build_polling_schedules(settings: Settings) -> list[dg.ScheduleDefinition]:
     """Return the schedules that keep the polling data checked and the instance bounded."""
     checks = dg.ScheduleDefinition(
-        name="polling_checks_every_30_minutes",
+        name="polling_checks_schedule",
         job=polling_checks_job,
-        cron_schedule="*/30 * * * *",
+        cron_schedule=settings.checks_cron,
         default_status=dg.DefaultScheduleStatus.RUNNING,
         execution_timezone="UTC",
     )

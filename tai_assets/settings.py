@@ -44,6 +44,7 @@ class Settings:
     world_session_gap_seconds: int
     run_retention_days: int
     report_timezone: str
+    checks_cron: str
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -63,4 +64,5 @@ class Settings:
             world_session_gap_seconds=_int("TAI_WORLD_SESSION_GAP_SECONDS", 1800),
             run_retention_days=_int("TAI_RUN_RETENTION_DAYS", 30),
             report_timezone=_str("TAI_REPORT_TIMEZONE", "Europe/Moscow"),
+            checks_cron=_str("TAI_CHECKS_CRON", "*/30 * * * *"),
         )
