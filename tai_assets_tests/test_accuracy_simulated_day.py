@@ -107,25 +107,26 @@ def merge_by_gap(pieces, gap: timedelta) -> dict[str, list[tuple[datetime, datet
 
 
 def sightings_of(pieces, polls: list[tuple[datetime, bool]]) -> dict[str, list[datetime]]:
-    """The instants of polls with known names at which each entity was truly online."""
+    """The instants of polls with known names at which each entity was truly online
+    (truth pieces are half-open: online from start, gone at end)."""
     instants = [at for at, _ in polls]
     seen = defaultdict(list)
     for entity, start, end in pieces:
         i = bisect_left(instants, start)
-        while i < len(polls) and polls[i][0] <= end:
+        while i < len(polls) and polls[i][0] < end:
             if polls[i][1]:
                 seen[entity].append(polls[i][0])
             i += 1
     return seen
 
 
-def failed_before(polls, instant: datetime, forward: bool) -> int:
-    """How many failed polls lie between a true boundary and the first sighting after it."""
+def failed_next_to(polls, instant: datetime, forward: bool) -> int:
+    """How many failed polls follow a true start (or precede a true end) before an ok poll."""
     instants = [at for at, _ in polls]
     i = bisect_left(instants, instant)
     count, step = 0, 1 if forward else -1
     if not forward:
-        i -= 1 if i >= len(polls) or polls[i][0] > instant else 0
+        i -= 1  # the end is exclusive: the last poll that could see the entity is before it
     while 0 <= i < len(polls) and not polls[i][1]:
         count += 1
         i += step
@@ -139,6 +140,7 @@ def score(pieces, derived, polls, gap: timedelta) -> dict:
     derived_by_entity = defaultdict(list)
     for entity, start, end in derived:
         derived_by_entity[entity].append((start, end))
+    # With half-open truth, a derived session is matched to the true one holding its sightings.
     report = {
         "true_sessions": 0,
         "observable": 0,
@@ -155,7 +157,7 @@ def score(pieces, derived, polls, gap: timedelta) -> dict:
         mine = derived_by_entity.get(entity, [])
         for start, end in sessions:
             report["true_sessions"] += 1
-            sightings = [t for t in seen.get(entity, []) if start <= t <= end]
+            sightings = [t for t in seen.get(entity, []) if start <= t < end]
             if not sightings:
                 continue  # shorter than a poll interval between ok polls: nobody can see it
             report["observable"] += 1
@@ -166,18 +168,24 @@ def score(pieces, derived, polls, gap: timedelta) -> dict:
             report["found"] += 1
             if len(matches) > 1:
                 report["split"].append((entity, start, end, matches))
+                # Allowed only where the rule splits: sightings more than the gap apart because
+                # the polls between them could not see names (spell above 100, outage, loss).
+                if not any(b - a > gap for a, b in zip(sightings, sightings[1:], strict=False)):
+                    report["unexplained_splits"].append((entity, start, end, matches))
             first, last = min(m[0] for m in matches), max(m[1] for m in matches)
             start_error, end_error = first - start, end - last
             report["start_errors"].append(start_error.total_seconds())
             report["end_errors"].append(end_error.total_seconds())
-            allowed_start = INTERVAL * (1 + failed_before(polls, start, True))
-            allowed_end = INTERVAL * (1 + failed_before(polls, end, False))
+            allowed_start = INTERVAL * (1 + failed_next_to(polls, start, True))
+            allowed_end = INTERVAL * (1 + failed_next_to(polls, end, False))
             if allowed_start > 2 * INTERVAL or allowed_end > 2 * INTERVAL:
                 report["crowd_or_outage_boundaries"] += 1
-            if not (timedelta(0) <= start_error <= allowed_start) or not (
-                timedelta(0) <= end_error <= allowed_end
-            ):
+            if first != sightings[0] or last != sightings[-1]:
                 report["boundary_violations"].append((entity, start, end, first, last))
+            elif start_error > allowed_start or end_error > allowed_end:
+                # The boundary piece itself was never seen (shorter than the polls that could
+                # see it): the session starts at the first sighting, as the rule says.
+                report["unseen_boundary_pieces"] = report.get("unseen_boundary_pieces", 0) + 1
         for d in mine:
             if not any(d[0] <= end and d[1] >= start for start, end in sessions):
                 report["spurious"] += 1
@@ -195,7 +203,9 @@ def summary(report: dict) -> dict:
         "observable": report["observable"],
         "found": report["found"],
         "missed": len(report["missed"]),
-        "split": len(report["split"]),
+        "split_by_the_rule": len(report["split"]),
+        "unexplained_splits": len(report["unexplained_splits"]),
+        "boundaries_after_an_unseen_piece": report.get("unseen_boundary_pieces", 0),
         "spurious": report["spurious"],
         "boundaries_within_one_interval": f"{within_one}/{boundaries}",
         "worst_start_error_s": worst(report["start_errors"]),
@@ -249,8 +259,10 @@ def test_player_sessions_match_the_truth(simulated_day):
     assert statuses.get("count_only", 0) >= 25  # the spell above 100: names unknown
     assert peak > 100 and result["distinct_players"] >= 300
     assert report["missed"] == [] and report["spurious"] == 0
-    assert report["split"] == []
+    assert report["unexplained_splits"] == []
     assert report["boundary_violations"] == []
+    within = sum(e <= 60 for e in report["start_errors"] + report["end_errors"])
+    assert within >= 0.8 * 2 * report["found"]
 
 
 @pytest.mark.slow
@@ -264,8 +276,8 @@ def test_world_sessions_match_the_truth(simulated_day):
     report = score(pieces, derived, polls, WORLD_GAP)
     print("world accuracy:", json.dumps(summary(report), default=str))
     assert report["observable"] >= 10
-    assert report["missed"] == [] and report["spurious"] == 0 and report["split"] == []
-    assert report["boundary_violations"] == []
+    assert report["missed"] == [] and report["spurious"] == 0
+    assert report["unexplained_splits"] == [] and report["boundary_violations"] == []
 
 
 @pytest.mark.slow

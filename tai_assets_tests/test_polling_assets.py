@@ -1,0 +1,223 @@
+"""The polling assets through `materialize()`: reading every asset back, the repair rebuild, and
+the asset checks failing on data that breaks their rules."""
+
+from datetime import UTC, datetime, timedelta
+
+import dagster as dg
+import duckdb
+import polars as pl
+import pytest
+
+from tai_assets import checks as polling_checks
+from tai_assets.assets.polling import POLLING_ASSETS
+from tai_assets.clock import use_clock
+from tai_assets.io_manager import TaiWarehouseIOManager
+from tai_assets.jobs import rebuild_derived_job
+from tai_assets.resources import PollingSettings, WarehouseResource
+
+T0 = datetime(2026, 1, 5, 18, 0, tzinfo=UTC)
+
+
+def at(minutes: float) -> str:
+    return (T0 + timedelta(minutes=minutes)).isoformat()
+
+
+SERVER_POLLS = [
+    {
+        "polled_at": at(0),
+        "status": "ok",
+        "online": 2,
+        "max_players": 300,
+        "player_names": ["Vasya", "Петя"],
+        "hostname": "TRAINING SANDBOX",
+    },
+    {
+        "polled_at": at(1),
+        "status": "count_only",
+        "online": 120,
+        "max_players": 300,
+        "error": "no answer to 'c'",
+    },
+    {"polled_at": at(2), "status": "unreachable", "error": "timeout"},
+    {
+        "polled_at": at(3),
+        "status": "ok",
+        "online": 1,
+        "max_players": 300,
+        "player_names": ["Vasya"],
+    },
+]
+WORLD_POLLS = [
+    {
+        "polled_at": at(0),
+        "status": "ok",
+        "worlds": [
+            {
+                "raw_name": "{FF0000}Race",
+                "name": "Race",
+                "players": 3,
+                "static": False,
+                "ssmp": True,
+            },
+            {
+                "raw_name": "{00FF00}Race",
+                "name": "Race",
+                "players": 5,
+                "static": False,
+                "ssmp": True,
+            },
+            {"raw_name": None, "error": "players: field required", "extra": "{}"},
+        ],
+    },
+    {"polled_at": at(1), "status": "unreachable", "error": "HTTP 503"},
+    {
+        "polled_at": at(2),
+        "status": "ok",
+        "worlds": [
+            {
+                "raw_name": "{FF0000}Race",
+                "name": "Race",
+                "players": 4,
+                "static": False,
+                "ssmp": True,
+            },
+        ],
+    },
+]
+
+
+@pytest.fixture
+def resources(tmp_path) -> dict:
+    database = str(tmp_path / "tai.duckdb")
+    return {
+        "io_manager": TaiWarehouseIOManager(database=database),
+        "warehouse": WarehouseResource(database=database),
+        "polling": PollingSettings(poll_interval_seconds=60, poll_batch=4),
+    }
+
+
+def ingest(resources: dict) -> None:
+    config = {
+        "ops": {
+            "ingest_server_polls": {"config": {"polls": SERVER_POLLS}},
+            "ingest_world_polls": {"config": {"polls": WORLD_POLLS}},
+        }
+    }
+    assert dg.materialize(POLLING_ASSETS, resources=resources, run_config=config).success
+
+
+def test_every_polling_asset_reads_back(resources):
+    ingest(resources)
+    defs = dg.Definitions(assets=POLLING_ASSETS, resources=resources)
+    loaded = {
+        name: defs.load_asset_value(name)
+        for name in (
+            "raw_server_polls",
+            "server_online",
+            "player_sessions",
+            "raw_world_polls",
+            "world_sessions",
+            "worlds_online",
+        )
+    }
+    assert all(isinstance(frame, pl.DataFrame) for frame in loaded.values())
+    assert loaded["raw_server_polls"]["status"].to_list() == [
+        "ok",
+        "count_only",
+        "unreachable",
+        "ok",
+    ]
+    assert loaded["raw_server_polls"]["player_names"][1] is None
+    assert loaded["server_online"].sort("changed_at")["status"].to_list() == [
+        "up",
+        "up",
+        "down",
+        "up",
+    ]
+    assert sorted(loaded["player_sessions"]["player"].to_list()) == ["Vasya", "Петя"]
+    worlds = loaded["raw_world_polls"].sort("polled_at", "world_index")
+    assert worlds["status"].to_list() == ["ok", "ok", "invalid", "unreachable", "ok"]
+    # Two entries named Race in one poll: the one with more players wins.
+    assert loaded["worlds_online"].sort("saved_at")["players"].to_list() == [5, 4]
+    assert loaded["world_sessions"].rows() == [
+        ("Race", T0.replace(tzinfo=None), (T0 + timedelta(minutes=2)).replace(tzinfo=None))
+    ]
+
+
+def test_rebuild_job_recomputes_what_ingest_derived(resources, tmp_path):
+    ingest(resources)
+    database = resources["warehouse"].database
+
+    def derived() -> dict:
+        with duckdb.connect(database, read_only=True) as conn:
+            return {
+                t: conn.execute(f"SELECT * FROM core.{t} ORDER BY ALL").fetchall()
+                for t in ("server_online", "player_sessions", "world_sessions", "worlds_online")
+            }
+
+    before = derived()
+    with duckdb.connect(database) as conn:  # damage the derived tables
+        conn.execute("DELETE FROM core.player_sessions")
+        conn.execute("INSERT INTO core.worlds_online VALUES ('Ghost', 1, true, true, now())")
+    defs = dg.Definitions(assets=POLLING_ASSETS, jobs=[rebuild_derived_job], resources=resources)
+    assert defs.resolve_job_def("rebuild_derived_job").execute_in_process().success
+    assert derived() == before
+
+
+def evaluate(database: str, rules, now: datetime) -> dict[str, bool]:
+    settings = PollingSettings(poll_interval_seconds=60, poll_batch=4)
+    params = polling_checks.rule_params(settings, 0, 2700, now)
+    with duckdb.connect(database) as conn:
+        return {r.name: polling_checks.evaluate_rule(conn, r, params).passed for r in rules}
+
+
+def test_checks_pass_on_clean_data_and_fail_on_broken_rules(resources):
+    ingest(resources)
+    database = resources["warehouse"].database
+    fresh = T0 + timedelta(minutes=5)
+    assert all(evaluate(database, polling_checks.SERVER_RULES, fresh).values())
+    assert all(evaluate(database, polling_checks.WORLD_RULES, fresh).values())
+
+    stale = evaluate(database, polling_checks.SERVER_RULES, T0 + timedelta(hours=1))
+    assert stale["raw_server_polls_fresh"] is False
+
+    with duckdb.connect(database) as conn:
+        conn.execute("UPDATE raw.raw_server_polls SET online = 0 WHERE status = 'ok'")
+        conn.execute(
+            "INSERT INTO core.player_sessions VALUES ('Vasya', ?, ?), ('Ghost', ?, ?)",
+            [
+                (T0 + timedelta(minutes=4)).replace(tzinfo=None),
+                (T0 + timedelta(minutes=4)).replace(tzinfo=None),
+                T0.replace(tzinfo=None),
+                T0.replace(tzinfo=None),
+            ],
+        )
+        conn.execute(
+            "INSERT INTO core.worlds_online VALUES ('Race', 4, false, true, ?)",
+            [(T0 + timedelta(minutes=3)).replace(tzinfo=None)],
+        )
+        conn.execute(
+            "INSERT INTO raw.raw_server_polls (polled_at, status) VALUES (?, 'unreachable')",
+            [(T0 + timedelta(days=3)).replace(tzinfo=None)],
+        )
+    broken = evaluate(database, polling_checks.SERVER_RULES, fresh)
+    assert broken["raw_server_polls_count_covers_names"] is False
+    assert broken["player_sessions_separated_by_gap"] is False
+    assert broken["player_sessions_boundaries_are_sightings"] is False
+    assert broken["raw_server_polls_unique_and_past"] is False
+    worlds = evaluate(database, polling_checks.WORLD_RULES, fresh)
+    assert worlds["worlds_online_no_consecutive_duplicates"] is False
+
+
+def test_checks_run_as_a_job_and_report_the_freshness_warning(resources):
+    ingest(resources)
+    with use_clock(lambda: T0 + timedelta(hours=2)):
+        result = dg.materialize(
+            [*POLLING_ASSETS, *polling_checks.POLLING_CHECKS],
+            resources=resources,
+            selection=dg.AssetSelection.checks(*polling_checks.POLLING_CHECKS),
+        )
+    evaluations = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    assert evaluations["raw_server_polls_fresh"].passed is False
+    assert evaluations["raw_server_polls_fresh"].severity == dg.AssetCheckSeverity.WARN
+    assert evaluations["player_sessions_separated_by_gap"].passed is True
