@@ -1,21 +1,22 @@
 """Benchmark: player sessions over a year of synthetic polls, full rebuild and incremental batch.
 
     .venv/bin/python benchmarks/bench_sessions.py [--days 365] [--players 150] [--pool 2000]
-                                                  [--batch 10] [--repeat 3] [--quick]
+                                                  [--batch 10] [--repeat 5] [--quick]
                                                   [--workdir DIR]
 
 Generates, in bulk SQL straight into DuckDB warehouses (DDL applied by `warehouse.connect`), one
 poll a minute (1,440 a day) with about ``--players`` names online at each poll, drawn from a pool
-of ``--pool`` names: ``--players`` "seats" host sessions back to back (3 min to 8 h, mostly under
-an hour); 30 % of the time the same player comes back after a pause of 2–61 min (so some pauses
-merge within the 45-min gap and some do not), otherwise a new player takes the seat after 1–5
-min. About 0.5 % of the polls know no names (``unreachable`` or ``count_only``). Two warehouses
-are built once each, with `player_sessions` and `server_online` already derived from every poll
-(by the project's own transforms): 1 day and ``--days`` days of history. The next ``--batch``
-polls of the same stream are the incremental batch.
+of ``--pool`` names (players chosen by hashing, so the stream is deterministic): "seats" (about
+1.25 per player online) host sessions back to back, 3 min to 8 h, mostly under an hour; 30 % of
+the time the same player comes back after a pause of 2–61 min (so some pauses merge within the
+45-min gap and some do not), otherwise a new player takes the seat after 1–5 min. About 0.5 % of
+the polls know no names (``unreachable`` or ``count_only``). Two warehouses are built once each,
+1 day and ``--days`` days of history, with `player_sessions` and `server_online` derived from
+every poll by the project's own transforms (so laid out as a full rebuild leaves them). The next
+``--batch`` polls of the same stream are the incremental batch.
 
 Every measurement runs in its own child process on a fresh copy of the warehouse file, so the
-peak RSS (``ru_maxrss``) is that operation's and every run starts from the same state:
+peak RSS (VmHWM, else ``ru_maxrss``) is that operation's and every run starts from the same state:
 
 - full rebuild: ``derive_sessions(conn, PLAYER_SESSIONS, None, gap)`` + ``write_frame(merge)``;
 - the batch: append the raw polls; then (each on its own, after an untimed append of them)
@@ -39,7 +40,7 @@ from pathlib import Path
 
 START = "2025-01-01 00:00:00"
 GAP_SECONDS = 2700
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 CHUNK_DAYS = 30
 MEAN_SESSION_MIN = 57.5  # mean of least(480, 3 + floor(55 · Exp(1)))
 MEAN_PAUSE_MIN = 0.3 * 31.5 + 0.7 * 3.0  # comes back: 2 + U{0..59}; new player: 1 + U{0..4}
@@ -150,15 +151,16 @@ def generate(database: Path, batch_file: Path, days: int, players: int, pool: in
             conn.execute(insert, {"lo": lo, "hi": min(history, lo + CHUNK_DAYS * 1440)})
         conn.sql(POLLS_SQL, params={"lo": history, "hi": total}).pl().write_parquet(batch_file)
 
-        # Sessions and the online series as the polling assets leave them, with their own SQL
-        # (the same queries a full rebuild runs), kept inside DuckDB.
+        # Sessions and the online series as a full rebuild leaves them: the same SQL (and so the
+        # same row order, which decides how the table is clustered), run inside DuckDB.
         window = conn.execute(
             "SELECT min(polled_at) AS window_start, max(polled_at) AS window_end "
             "FROM raw.raw_server_polls"
         ).fetchall()[0]
         params = {"window_start": window[0], "window_end": window[1]}
         conn.execute(
-            f"CREATE TEMP TABLE _points AS {read_sql('transforms/player_points.sql')}", params
+            f"CREATE TEMP TABLE _points AS {read_sql('transforms/player_points.sql')}",
+            {**params, "gap_seconds": GAP_SECONDS},
         )
         conn.execute(
             "CREATE TEMP TABLE _existing "
@@ -228,6 +230,23 @@ def cached_history(workdir: Path, days: int, args) -> tuple[Path, Path, dict]:
 # --- one measurement (child process) ---------------------------------------------------------
 
 
+def peak_rss_bytes() -> int:
+    """Return this process's peak RSS: VmHWM on Linux, else ``ru_maxrss``.
+
+    On Linux ``ru_maxrss`` keeps the high-water mark of the process image an ``exec`` replaced,
+    so a child of a large parent would report the parent's peak; VmHWM starts afresh.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    scale = 1 if sys.platform == "darwin" else 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale
+
+
 def _slice(qualified: str):
     from dagster._core.storage.db_io_manager import TableSlice
 
@@ -253,7 +272,7 @@ def measure(operation: str, database: str, batch_file: str, gap: int) -> dict:
     with warehouse.connect(database) as conn:
         if operation in ("batch_server_online", "batch_sessions"):
             write_frame(conn, _slice("raw.raw_server_polls"), batch, "append")
-        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        before = peak_rss_bytes()
         started = time.perf_counter()
         if operation == "batch_append":
             write_frame(conn, _slice("raw.raw_server_polls"), batch, "append")
@@ -269,7 +288,7 @@ def measure(operation: str, database: str, batch_file: str, gap: int) -> dict:
             deleted = 0 if change.delete_keys is None else change.delete_keys.height
             rows = f"{change.upsert.height:,} upserted, {deleted:,} deleted"
         seconds = time.perf_counter() - started
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    peak = peak_rss_bytes()
     return {"seconds": seconds, "peak_rss": peak, "rss_before": before, "rows": rows}
 
 
@@ -304,7 +323,7 @@ def main() -> int:
     parser.add_argument("--players", type=int, default=150, help="players online at each poll")
     parser.add_argument("--pool", type=int, default=2000, help="distinct player names")
     parser.add_argument("--batch", type=int, default=10, help="polls in the incremental batch")
-    parser.add_argument("--repeat", type=int, default=3, help="runs of each incremental step")
+    parser.add_argument("--repeat", type=int, default=5, help="runs of each incremental step")
     parser.add_argument("--quick", action="store_true", help="smoke run: 7 days, 1 repeat")
     parser.add_argument("--workdir", type=Path, help="keep (and reuse) the warehouses here")
     parser.add_argument("--measure", help=argparse.SUPPRESS)

@@ -12,7 +12,6 @@ stops everything, and prints:
 """
 
 import argparse
-import json
 import os
 import shutil
 import signal
@@ -22,6 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from tai_assets.simulator.launch import start_process, tai_environment
+
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
 
@@ -29,28 +30,6 @@ VENV_BIN = Path(sys.executable).parent
 def folder_bytes(path: Path) -> int:
     """Return the bytes of every file below `path`."""
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
-
-
-def start_simulator(workdir: Path) -> tuple[subprocess.Popen, dict]:
-    """Start the simulator in real time; return the process and the ports it printed."""
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "tai_assets.simulator",
-            "--udp-port",
-            "0",
-            "--http-port",
-            "0",
-            "--speed",
-            "1",
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-        cwd=ROOT,
-    )
-    ports = json.loads(process.stdout.readline())
-    return process, ports
 
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -98,17 +77,12 @@ def main() -> None:
     home = workdir / "dagster_home"
     home.mkdir()
     shutil.copy(ROOT / "deploy" / "dagster.yaml", home / "dagster.yaml")
-    simulator, ports = start_simulator(workdir)
+    simulator, ports = start_process(speed=1)
     env = {
         **os.environ,
+        **tai_environment(ports),
         "DAGSTER_HOME": str(home),
         "TAI_DATA_DIR": str(workdir / "data"),
-        "TRAINING_HOST": ports["host"],
-        "TRAINING_PORT": str(ports["udp_port"]),
-        "TRAINING_API_BASE_URL": ports["http_base_url"],
-        "CHRONO_API_BASE_URL": ports["http_base_url"],
-        "CHRONO_LOGIN": "tai",
-        "CHRONO_TOKEN": "secret-token",
         "TAI_POLL_INTERVAL_SECONDS": str(args.interval),
         "TAI_POLL_BATCH": str(args.batch),
     }

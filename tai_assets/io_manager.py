@@ -31,6 +31,8 @@ from tai_assets.markdown import frame_to_markdown
 
 WriteMode = Literal["replace", "replace_partition", "append", "merge"]
 WRITE_MODE_KEY = "tai/write_mode"
+# Assets written by frequent runs set this to False: the preview would be stored with every run.
+PREVIEW_KEY = "tai/preview"
 _WRITE_MODES = ("replace", "replace_partition", "append", "merge")
 _BATCH_VIEW = "_tai_batch"
 _DELETE_VIEW = "_tai_delete_keys"
@@ -173,14 +175,17 @@ def write_frame(
     return int(row_count)
 
 
-def write_metadata(frame: pl.DataFrame, row_count: int, mode: str, deleted: int = 0) -> dict:
+def write_metadata(
+    frame: pl.DataFrame, row_count: int, mode: str, deleted: int = 0, preview: bool = True
+) -> dict:
     """Return the output metadata a person wants to see after a write."""
     metadata: dict[str, Any] = {
         "rows_written": frame.height,
         "dagster/row_count": row_count,
         "write_mode": mode,
-        "preview": MetadataValue.md(frame_to_markdown(frame, limit=5)),
     }
+    if preview:
+        metadata["preview"] = MetadataValue.md(frame_to_markdown(frame, limit=5))
     if deleted:
         metadata["rows_superseded"] = deleted
     return metadata
@@ -199,7 +204,9 @@ class TaiPolarsTypeHandler(DuckDBPolarsTypeHandler):
         else:
             frame, deletes = obj, None
         row_count = write_frame(connection, table_slice, frame, mode, deletes)
-        return write_metadata(frame, row_count, mode, 0 if deletes is None else deletes.height)
+        preview = (context.definition_metadata or {}).get(PREVIEW_KEY, True)
+        deleted = 0 if deletes is None else deletes.height
+        return write_metadata(frame, row_count, mode, deleted, preview)
 
     def load_input(self, context: InputContext, table_slice: TableSlice, connection):
         """Load the table (or the requested partitions / columns) as a polars DataFrame."""

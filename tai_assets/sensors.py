@@ -10,7 +10,14 @@ import hashlib
 import dagster as dg
 
 from tai_assets.clock import utc_now
-from tai_assets.polling.records import decode_pending, encode_pending, server_record, world_record
+from tai_assets.polling.records import (
+    decode_pending,
+    encode_pending,
+    server_batch,
+    server_record,
+    world_batch,
+    world_record,
+)
 from tai_assets.resources import ChronoApiResource, GameServerResource, PollingSettings
 from tai_assets.settings import Settings
 
@@ -31,7 +38,7 @@ def batch_run_key(source: str, pending: list[dict]) -> str:
 
 
 def batch_or_wait(
-    op_name: str, source: str, pending: list[dict], batch_size: int, summary: str
+    op_name: str, source: str, pending: list[dict], batch_size: int, summary: str, to_config
 ) -> dg.SensorResult:
     """Return a run request for a full batch (and an empty cursor), or keep waiting."""
     if len(pending) < batch_size:
@@ -41,7 +48,7 @@ def batch_or_wait(
         )
     request = dg.RunRequest(
         run_key=batch_run_key(source, pending),
-        run_config={"ops": {op_name: {"config": {"polls": pending}}}},
+        run_config={"ops": {op_name: {"config": to_config(pending)}}},
         tags={
             "tai/source": source,
             "tai/polls": str(len(pending)),
@@ -82,7 +89,9 @@ def build_polling_sensors(settings: Settings, ingest_server_job, ingest_world_jo
         pending.append(record)
         summary = describe_server_poll(record)
         context.log.info(summary)
-        return batch_or_wait("ingest_server_polls", "server", pending, polling.poll_batch, summary)
+        return batch_or_wait(
+            "ingest_server_polls", "server", pending, polling.poll_batch, summary, server_batch
+        )
 
     @dg.sensor(
         name="world_poll_sensor",
@@ -112,6 +121,8 @@ def build_polling_sensors(settings: Settings, ingest_server_job, ingest_world_jo
                 context.log.warning(summary)
         else:
             summary = f"worlds unreachable ({result.error})"
-        return batch_or_wait("ingest_world_polls", "worlds", pending, polling.poll_batch, summary)
+        return batch_or_wait(
+            "ingest_world_polls", "worlds", pending, polling.poll_batch, summary, world_batch
+        )
 
     return [server_poll_sensor, world_poll_sensor]

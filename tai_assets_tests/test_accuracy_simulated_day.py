@@ -11,6 +11,7 @@ from bisect import bisect_left
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 
 import dagster as dg
 import duckdb
@@ -170,7 +171,7 @@ def score(pieces, derived, polls, gap: timedelta) -> dict:
                 report["split"].append((entity, start, end, matches))
                 # Allowed only where the rule splits: sightings more than the gap apart because
                 # the polls between them could not see names (spell above 100, outage, loss).
-                if not any(b - a > gap for a, b in zip(sightings, sightings[1:], strict=False)):
+                if not any(b - a > gap for a, b in pairwise(sightings)):
                     report["unexplained_splits"].append((entity, start, end, matches))
             first, last = min(m[0] for m in matches), max(m[1] for m in matches)
             start_error, end_error = first - start, end - last

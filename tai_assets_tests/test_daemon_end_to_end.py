@@ -1,7 +1,6 @@
 """End to end with the real daemon: the simulator serves, `dagster-daemon` ticks the polling
 sensors, launches ingest runs on the project's instance config, and the warehouse fills."""
 
-import json
 import os
 import signal
 import subprocess
@@ -13,29 +12,14 @@ import duckdb
 import pytest
 
 from tai_assets.settings import PROJECT_DIR
+from tai_assets.simulator.launch import start_process, tai_environment
 
 DEADLINE_SECONDS = 240
 
 
 @pytest.fixture
 def simulator_process():
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "tai_assets.simulator",
-            "--udp-port",
-            "0",
-            "--http-port",
-            "0",
-            "--speed",
-            "60",
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-        cwd=PROJECT_DIR,
-    )
-    ports = json.loads(process.stdout.readline())
+    process, ports = start_process(speed=60)
     yield ports
     process.terminate()
     process.wait(timeout=30)
@@ -62,12 +46,7 @@ def test_daemon_runs_the_sensors_and_their_runs_fill_the_warehouse(simulator_pro
         **os.environ,
         "DAGSTER_HOME": str(home),
         "TAI_DATA_DIR": str(tmp_path / "data"),
-        "TRAINING_HOST": simulator_process["host"],
-        "TRAINING_PORT": str(simulator_process["udp_port"]),
-        "TRAINING_API_BASE_URL": simulator_process["http_base_url"],
-        "CHRONO_API_BASE_URL": simulator_process["http_base_url"],
-        "CHRONO_LOGIN": "tai",
-        "CHRONO_TOKEN": "secret-token",
+        **tai_environment(simulator_process),
         "TAI_POLL_INTERVAL_SECONDS": "2",
         "TAI_POLL_BATCH": "2",
     }

@@ -13,6 +13,7 @@ from tai_assets.assets.polling import POLLING_ASSETS
 from tai_assets.clock import use_clock
 from tai_assets.io_manager import TaiWarehouseIOManager
 from tai_assets.jobs import rebuild_derived_job
+from tai_assets.polling.records import server_batch, world_batch
 from tai_assets.resources import PollingSettings, WarehouseResource
 
 T0 = datetime(2026, 1, 5, 18, 0, tzinfo=UTC)
@@ -99,8 +100,8 @@ def resources(tmp_path) -> dict:
 def ingest(resources: dict) -> None:
     config = {
         "ops": {
-            "ingest_server_polls": {"config": {"polls": SERVER_POLLS}},
-            "ingest_world_polls": {"config": {"polls": WORLD_POLLS}},
+            "ingest_server_polls": {"config": server_batch(SERVER_POLLS)},
+            "ingest_world_polls": {"config": world_batch(WORLD_POLLS)},
         }
     }
     assert dg.materialize(POLLING_ASSETS, resources=resources, run_config=config).success
@@ -121,13 +122,9 @@ def test_every_polling_asset_reads_back(resources):
         )
     }
     assert all(isinstance(frame, pl.DataFrame) for frame in loaded.values())
-    assert loaded["raw_server_polls"]["status"].to_list() == [
-        "ok",
-        "count_only",
-        "unreachable",
-        "ok",
-    ]
-    assert loaded["raw_server_polls"]["player_names"][1] is None
+    server = loaded["raw_server_polls"].sort("polled_at")
+    assert server["status"].to_list() == ["ok", "count_only", "unreachable", "ok"]
+    assert server["player_names"][1] is None
     assert loaded["server_online"].sort("changed_at")["status"].to_list() == [
         "up",
         "up",

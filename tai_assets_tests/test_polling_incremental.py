@@ -2,6 +2,7 @@
 batch boundaries, arrival order and repeats — gives exactly what a full rebuild gives."""
 
 from datetime import datetime, timedelta
+from itertools import pairwise
 
 import polars as pl
 from dagster._core.storage.db_io_manager import TableSlice
@@ -18,13 +19,7 @@ from tai_assets.polling.derive import (
     derive_sessions,
     derive_worlds_online,
 )
-from tai_assets.polling.records import (
-    ServerPollRecord,
-    WorldPollRecord,
-    WorldRecord,
-    server_polls_frame,
-    world_polls_frame,
-)
+from tai_assets.polling.records import server_polls_frame, world_polls_frame
 
 START = datetime(2026, 1, 5, 12, 0)
 PLAYER_GAP = 300
@@ -61,13 +56,13 @@ world_poll = st.fixed_dictionaries(
 )
 
 
-def server_records(polls: list[dict]) -> list[ServerPollRecord]:
+def server_records(polls: list[dict]) -> list[dict]:
     records, at = [], START
     for poll in polls:
         at += timedelta(seconds=poll["step"])
         names = sorted(poll["names"])
         records.append(
-            ServerPollRecord(
+            dict(
                 polled_at=at.isoformat() + "+00:00",
                 status=poll["status"],
                 online=None if poll["status"] == "unreachable" else poll["online"] + len(names),
@@ -77,18 +72,16 @@ def server_records(polls: list[dict]) -> list[ServerPollRecord]:
     return records
 
 
-def world_records(polls: list[dict]) -> list[WorldPollRecord]:
+def world_records(polls: list[dict]) -> list[dict]:
     records, at = [], START
     for poll in polls:
         at += timedelta(seconds=poll["step"])
         worlds = [
-            WorldRecord(raw_name="{FF0000}" + n, name=n, players=p, static=s, ssmp=False)
+            dict(raw_name="{FF0000}" + n, name=n, players=p, static=s, ssmp=False)
             for n, p, s in poll["worlds"]
         ]
         records.append(
-            WorldPollRecord(
-                polled_at=at.isoformat() + "+00:00", status=poll["status"], worlds=worlds
-            )
+            dict(polled_at=at.isoformat() + "+00:00", status=poll["status"], worlds=worlds)
         )
     return records
 
@@ -99,7 +92,7 @@ def batches_of(draw, items: list, max_batches: int = 6) -> list[list]:
         return []
     cuts = sorted(draw(st.sets(st.integers(1, max(1, len(items) - 1)), max_size=max_batches)))
     bounds = [0, *cuts, len(items)]
-    batches = [items[a:b] for a, b in zip(bounds, bounds[1:], strict=False) if a < b]
+    batches = [items[a:b] for a, b in pairwise(bounds) if a < b]
     order = draw(st.permutations(range(len(batches))))
     repeats = draw(st.lists(st.sampled_from(range(len(batches))), max_size=2))
     return [batches[i] for i in [*order, *repeats]]
@@ -119,13 +112,13 @@ WORLD_TABLES = {
 }
 
 
-def ingest_server(conn, records: list[ServerPollRecord], window: Window | None) -> None:
+def ingest_server(conn, records: list[dict], window: Window | None) -> None:
     write_frame(conn, _slice("raw.raw_server_polls"), server_polls_frame(records), "append")
     apply(conn, "core.server_online", derive_server_online(conn, window))
     apply(conn, "core.player_sessions", derive_sessions(conn, PLAYER_SESSIONS, window, PLAYER_GAP))
 
 
-def ingest_worlds(conn, records: list[WorldPollRecord], window: Window | None) -> None:
+def ingest_worlds(conn, records: list[dict], window: Window | None) -> None:
     write_frame(conn, _slice("raw.raw_world_polls"), world_polls_frame(records), "append")
     apply(conn, "core.world_sessions", derive_sessions(conn, WORLD_SESSIONS, window, WORLD_GAP))
     apply(conn, "core.worlds_online", derive_worlds_online(conn, window))
@@ -165,13 +158,13 @@ def test_full_rebuild_follows_the_rules_on_a_known_stream():
     """Hand-checked: gaps, count_only polls and an outage on a known poll stream."""
     t = [START + timedelta(minutes=m) for m in (0, 1, 2, 3, 10, 11, 20)]
     polls = [
-        ServerPollRecord(polled_at=t[0].isoformat(), status="ok", online=1, player_names=["A"]),
-        ServerPollRecord(polled_at=t[1].isoformat(), status="count_only", online=120),
-        ServerPollRecord(polled_at=t[2].isoformat(), status="unreachable"),
-        ServerPollRecord(polled_at=t[3].isoformat(), status="ok", online=1, player_names=["A"]),
-        ServerPollRecord(polled_at=t[4].isoformat(), status="ok", online=1, player_names=["B"]),
-        ServerPollRecord(polled_at=t[5].isoformat(), status="ok", online=2, player_names=["A"]),
-        ServerPollRecord(polled_at=t[6].isoformat(), status="ok", online=1, player_names=["A"]),
+        dict(polled_at=t[0].isoformat(), status="ok", online=1, player_names=["A"]),
+        dict(polled_at=t[1].isoformat(), status="count_only", online=120),
+        dict(polled_at=t[2].isoformat(), status="unreachable"),
+        dict(polled_at=t[3].isoformat(), status="ok", online=1, player_names=["A"]),
+        dict(polled_at=t[4].isoformat(), status="ok", online=1, player_names=["B"]),
+        dict(polled_at=t[5].isoformat(), status="ok", online=2, player_names=["A"]),
+        dict(polled_at=t[6].isoformat(), status="ok", online=1, player_names=["A"]),
     ]
     with warehouse.connect(":memory:") as conn:
         ingest_server(conn, polls, None)

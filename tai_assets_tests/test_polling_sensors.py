@@ -11,7 +11,7 @@ import pytest
 
 from tai_assets.assets.polling import POLLING_ASSETS
 from tai_assets.jobs import ingest_server_job, ingest_world_job
-from tai_assets.polling.records import decode_pending
+from tai_assets.polling.records import decode_pending, expand_server_batch, expand_world_batch
 from tai_assets.resources import ChronoApiResource, GameServerResource
 from tai_assets.sensors import build_polling_sensors
 from tai_assets.settings import Settings
@@ -58,7 +58,9 @@ def test_server_sensor_batches_polls_and_its_run_fills_the_warehouse(
     assert len(decode_pending(second.cursor)) == 2
     (request,) = third.run_requests
     assert decode_pending(third.cursor) == []
-    polls = request.run_config["ops"]["ingest_server_polls"]["config"]["polls"]
+    batch = request.run_config["ops"]["ingest_server_polls"]["config"]
+    polls = expand_server_batch(batch)
+    assert len(batch["names"]) == len({n for p in polls for n in p["player_names"]})
     assert [p["status"] for p in polls] == ["ok", "ok", "ok"]
     assert polls[0]["polled_at"] == datetime(2026, 1, 5, 18, 0, tzinfo=UTC).isoformat()
     assert sorted(polls[0]["player_names"]) == sorted(
@@ -153,7 +155,7 @@ def test_world_sensor_batches_and_its_run_writes_worlds_history(simulator, sim_c
     resources = polling_resources(running, database, batch=2)
     _, second = run_ticks(WORLD_SENSOR, resources, sim_clock, 2)
     (request,) = second.run_requests
-    polls = request.run_config["ops"]["ingest_world_polls"]["config"]["polls"]
+    polls = expand_world_batch(request.run_config["ops"]["ingest_world_polls"]["config"])
     assert all(p["status"] == "ok" and p["worlds"] for p in polls)
     assert "secret-token" not in json.dumps(request.run_config)
     assert execute(request, ingest_world_job, resources).success

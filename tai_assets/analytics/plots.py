@@ -10,18 +10,34 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-import matplotlib
-
-matplotlib.use("Agg")
-
-import matplotlib.dates as mdates
 import polars as pl
-from matplotlib.figure import Figure
 
 from tai_assets.analytics.periods import to_local
 
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
 _DPI = 80
+
+
+def _figure(**options) -> Figure:
+    """Return a new Agg figure; matplotlib is imported on first use, because importing it costs
+    seconds of CPU in every process that loads tai's definitions (each run worker)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    return Figure(**options)
+
+
+def _concise_dates(axis):
+    """Return a concise date formatter for an axis (matplotlib imported lazily)."""
+    import matplotlib.dates as mdates
+
+    return mdates.ConciseDateFormatter(axis.get_major_locator())
 
 
 def _png(fig: Figure) -> bytes:
@@ -46,7 +62,7 @@ def online_curve_png(steps: pl.DataFrame, tz: str, title: str) -> bytes:
 
     ``steps`` come from :func:`tai_assets.analytics.online.online_steps` (naive UTC).
     """
-    fig = Figure(figsize=(10, 3.2))
+    fig = _figure(figsize=(10, 3.2))
     ax = fig.subplots()
     ax.set_title(title)
     if steps.is_empty():
@@ -69,7 +85,7 @@ def online_curve_png(steps: pl.DataFrame, tz: str, title: str) -> bytes:
     ax.set_ylabel("online")
     ax.set_ylim(bottom=0)
     ax.grid(alpha=0.3)
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(ax.xaxis.get_major_locator()))
+    ax.xaxis.set_major_formatter(_concise_dates(ax.xaxis))
     return _png(fig)
 
 
@@ -78,7 +94,7 @@ def digest_png(
 ) -> bytes:
     """Return a digest's picture: peak online per bucket (left), top players' hours and top
     worlds' scores (right). ``daily`` has (bucket, peak_online); either list may be empty."""
-    fig = Figure(figsize=(11, 3.4))
+    fig = _figure(figsize=(11, 3.4))
     ax_line, ax_players, ax_worlds = fig.subplots(1, 3, gridspec_kw={"width_ratios": [2, 1, 1]})
     fig.suptitle(title)
     if daily.is_empty():
@@ -91,9 +107,7 @@ def digest_png(
         ax_line.set_ylim(0, max(peaks) * 1.1 + 1)
         ax_line.grid(alpha=0.3, axis="y")
         ax_line.set_title("peak online", fontsize=9)
-        ax_line.xaxis.set_major_formatter(
-            mdates.ConciseDateFormatter(ax_line.xaxis.get_major_locator())
-        )
+        ax_line.xaxis.set_major_formatter(_concise_dates(ax_line.xaxis))
     _barh(ax_players, top_players, "player", "hours", "top players, hours", "tab:green")
     _barh(ax_worlds, top_worlds, "name", "score", "top worlds, score", "tab:orange")
     return _png(fig)
@@ -115,7 +129,7 @@ def retention_png(rows: pl.DataFrame, cohort_kind: str = "year", max_cohorts: in
     Only mature shares are drawn (a cohort that cannot yet have reached N days would bend the
     curve down for no reason).
     """
-    fig = Figure(figsize=(8, 3.6))
+    fig = _figure(figsize=(8, 3.6))
     ax = fig.subplots()
     ax.set_title(f"rolling retention by {cohort_kind} of registration")
     data = rows.filter((pl.col("cohort_kind") == cohort_kind) & pl.col("mature"))
@@ -145,7 +159,7 @@ def retention_png(rows: pl.DataFrame, cohort_kind: str = "year", max_cohorts: in
 
 def habits_png(detail: pl.DataFrame, title: str) -> bytes:
     """Return histograms of sessions per player (left) and gaps between sessions (right)."""
-    fig = Figure(figsize=(9, 3))
+    fig = _figure(figsize=(9, 3))
     ax_count, ax_gap = fig.subplots(1, 2)
     fig.suptitle(title)
     counts = detail["sessions"].to_list() if detail.height else []

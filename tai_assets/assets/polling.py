@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import dagster as dg
 import polars as pl
 
-from tai_assets.io_manager import WRITE_MODE_KEY, TableChange
+from tai_assets.io_manager import PREVIEW_KEY, WRITE_MODE_KEY, TableChange
 from tai_assets.polling.derive import (
     PLAYER_SESSIONS,
     WORLD_SESSIONS,
@@ -24,6 +24,8 @@ from tai_assets.polling.derive import (
 from tai_assets.polling.records import (
     ServerIngestConfig,
     WorldIngestConfig,
+    expand_server_batch,
+    expand_world_batch,
     server_polls_frame,
     world_polls_frame,
 )
@@ -55,8 +57,10 @@ def _spec(name: str, schema: str, mode: str, description: str, deps=(), kinds=()
     out = dg.AssetOut(
         key=dg.AssetKey(name),
         dagster_type=TABLE_CHANGE,
+        # A repair run selects only the derived tables; the raw one is then not produced.
+        is_required=False,
         description=description,
-        metadata={"schema": schema, WRITE_MODE_KEY: mode},
+        metadata={"schema": schema, WRITE_MODE_KEY: mode, PREVIEW_KEY: False},
         kinds={"duckdb", "polars", *kinds},
         group_name=POLLING_GROUP,
         owners=OWNERS,
@@ -156,7 +160,7 @@ def ingest_server_polls(
 ) -> Iterator[dg.Output]:
     """Append a batch of server polls, then bring sessions and the online series up to date."""
     selected = context.selected_output_names
-    frame = server_polls_frame(config.polls)
+    frame = server_polls_frame(expand_server_batch(config.model_dump()))
     if "raw_server_polls" in selected:
         yield dg.Output(
             TableChange(frame),
@@ -192,7 +196,7 @@ def ingest_world_polls(
 ) -> Iterator[dg.Output]:
     """Append a batch of worlds polls, then bring world sessions and history up to date."""
     selected = context.selected_output_names
-    frame = world_polls_frame(config.polls)
+    frame = world_polls_frame(expand_world_batch(config.model_dump()))
     if "raw_world_polls" in selected:
         polls = frame.unique("polled_at")
         yield dg.Output(

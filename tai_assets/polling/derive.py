@@ -79,9 +79,9 @@ def derive_sessions(
         if window is None:
             return TableChange(_empty_sessions(entity), _session_keys(existing, entity))
         merge_with = existing.clear()
-        points = _frame(conn, read_sql(kind.points_sql), window.params())
+        points = _points(conn, kind, window, gap_seconds)
     else:
-        points = _frame(conn, read_sql(kind.points_sql), window.params())
+        points = _points(conn, kind, window, gap_seconds)
         gap = timedelta(seconds=gap_seconds)
         conn.register("_points", points)
         try:
@@ -104,6 +104,14 @@ def derive_sessions(
         conn.unregister("_points")
         conn.unregister("_existing")
     return TableChange(merged.rename({"entity": entity}), _session_keys(existing, entity))
+
+
+def _points(
+    conn: duckdb.DuckDBPyConnection, kind: SessionKind, window: Window, gap_seconds: int
+) -> pl.DataFrame:
+    """Return the window's sightings as (entity, span_start, span_end), a span per gap."""
+    params = {**window.params(), "gap_seconds": gap_seconds}
+    return _frame(conn, read_sql(kind.points_sql), params)
 
 
 def _session_keys(sessions: pl.DataFrame, entity: str) -> pl.DataFrame:

@@ -12,21 +12,21 @@ from tai_assets.polling.chrono import WorldPollResult
 from tai_assets.samp.client import ServerPollResult
 
 
-class ServerPollRecord(dg.Config):
-    """One poll of the game server (status ok, count_only or unreachable)."""
+class ServerPoll(dg.Config):
+    """One poll of the game server; `players` index into the batch's `names`."""
 
     polled_at: str
     status: str
     online: int | None = None
     max_players: int | None = None
     hostname: str | None = None
-    player_names: list[str] | None = None
+    players: list[int] | None = None
     error: str | None = None
     latency_ms: float | None = None
 
 
 class WorldRecord(dg.Config):
-    """One world of a worlds poll; `error` is set when the record failed validation."""
+    """One world as a poll listed it; `error` is set when the record failed validation."""
 
     raw_name: str | None = None
     name: str | None = None
@@ -37,26 +37,28 @@ class WorldRecord(dg.Config):
     error: str | None = None
 
 
-class WorldPollRecord(dg.Config):
-    """One poll of the chrono `/worlds` endpoint."""
+class WorldPoll(dg.Config):
+    """One poll of the chrono `/worlds` endpoint; `worlds` index into the batch's `worlds`."""
 
     polled_at: str
     status: str
     error: str | None = None
-    worlds: list[WorldRecord] = []
+    worlds: list[int] = []
 
 
 class ServerIngestConfig(dg.Config):
-    """Run config of a game-server ingest run: the polls a sensor collected."""
+    """Run config of a game-server ingest run: a batch of polls, names stored once."""
 
-    polls: list[ServerPollRecord] = []
+    names: list[str] = []
+    polls: list[ServerPoll] = []
     full_rebuild: bool = False
 
 
 class WorldIngestConfig(dg.Config):
-    """Run config of a worlds ingest run: the polls a sensor collected."""
+    """Run config of a worlds ingest run: a batch of polls, each distinct world stored once."""
 
-    polls: list[WorldPollRecord] = []
+    worlds: list[WorldRecord] = []
+    polls: list[WorldPoll] = []
     full_rebuild: bool = False
 
 
@@ -100,6 +102,66 @@ def world_record(result: WorldPollResult, polled_at: datetime) -> dict:
     return {k: v for k, v in record.items() if v is not None}
 
 
+def server_batch(records: list[dict]) -> dict:
+    """Return server polls as run config: every name once, polls listing indexes into them.
+
+    Ten polls of ~90 players repeat the same names; storing them once keeps each run's config
+    (kept in the instance for every run) a fraction of the size.
+    """
+    names = sorted({name for record in records for name in record.get("player_names") or []})
+    index = {name: i for i, name in enumerate(names)}
+    polls = []
+    for record in records:
+        poll = {k: v for k, v in record.items() if k != "player_names"}
+        if record.get("player_names") is not None:
+            poll["players"] = [index[name] for name in record["player_names"]]
+        polls.append(poll)
+    return {"names": names, "polls": polls}
+
+
+def expand_server_batch(batch: dict) -> list[dict]:
+    """Return the plain poll records (with `player_names`) a `server_batch` config holds."""
+    names = batch.get("names") or []
+    records = []
+    for poll in batch.get("polls") or []:
+        record = {k: v for k, v in poll.items() if k != "players" and v is not None}
+        if poll.get("players") is not None:
+            record["player_names"] = [names[i] for i in poll["players"]]
+        records.append(record)
+    return records
+
+
+def world_batch(records: list[dict]) -> dict:
+    """Return worlds polls as run config: each distinct world entry once, polls indexing it."""
+    worlds: list[dict] = []
+    index: dict[str, int] = {}
+    polls = []
+    for record in records:
+        poll = {k: v for k, v in record.items() if k != "worlds"}
+        poll["worlds"] = []
+        for world in record.get("worlds") or []:
+            key = json.dumps(world, sort_keys=True, ensure_ascii=False)
+            if key not in index:
+                index[key] = len(worlds)
+                worlds.append(world)
+            poll["worlds"].append(index[key])
+        polls.append(poll)
+    return {"worlds": worlds, "polls": polls}
+
+
+def expand_world_batch(batch: dict) -> list[dict]:
+    """Return the plain poll records (with their `worlds`) a `world_batch` config holds."""
+    worlds = [
+        {k: v for k, v in world.items() if v is not None} for world in batch.get("worlds") or []
+    ]
+    records = []
+    for poll in batch.get("polls") or []:
+        record = {k: v for k, v in poll.items() if k != "worlds" and v is not None}
+        record["worlds"] = [worlds[i] for i in poll.get("worlds") or []]
+        records.append(record)
+    return records
+
+
 def encode_pending(records: list[dict]) -> str:
     """Return pending polls packed for a sensor cursor (zlib: names repeat from poll to poll)."""
     raw = json.dumps(records, ensure_ascii=False, separators=(",", ":")).encode()
@@ -140,48 +202,52 @@ WORLD_POLLS_SCHEMA = {
 }
 
 
-def server_polls_frame(polls: list[ServerPollRecord]) -> pl.DataFrame:
-    """Return server polls as rows of `raw.raw_server_polls`."""
+def server_polls_frame(polls: list[dict]) -> pl.DataFrame:
+    """Return server poll records as rows of `raw.raw_server_polls`."""
     rows = [
         {
-            "polled_at": naive_utc(p.polled_at),
-            "status": p.status,
-            "online": p.online,
-            "max_players": p.max_players,
-            "player_names": p.player_names if p.status == "ok" else None,
-            "hostname": p.hostname,
-            "error": p.error,
-            "latency_ms": p.latency_ms,
+            "polled_at": naive_utc(p["polled_at"]),
+            "status": p["status"],
+            "online": p.get("online"),
+            "max_players": p.get("max_players"),
+            "player_names": p.get("player_names") if p["status"] == "ok" else None,
+            "hostname": p.get("hostname"),
+            "error": p.get("error"),
+            "latency_ms": p.get("latency_ms"),
         }
         for p in polls
     ]
     return pl.DataFrame(rows, schema=SERVER_POLLS_SCHEMA)
 
 
-def world_polls_frame(polls: list[WorldPollRecord]) -> pl.DataFrame:
-    """Return worlds polls as rows of `raw.raw_world_polls`: a row per world, one per failure."""
+def world_polls_frame(polls: list[dict]) -> pl.DataFrame:
+    """Return worlds poll records as rows of `raw.raw_world_polls`: a row per world, one row
+    for a failed or empty poll."""
     rows = []
     for poll in polls:
-        polled_at = naive_utc(poll.polled_at)
-        if poll.status != "ok" or not poll.worlds:
-            status = poll.status if poll.status != "ok" else "empty"
+        polled_at = naive_utc(poll["polled_at"])
+        worlds = poll.get("worlds") or []
+        if poll["status"] != "ok" or not worlds:
+            status = poll["status"] if poll["status"] != "ok" else "empty"
             rows.append(
-                {"polled_at": polled_at, "world_index": 0, "status": status, "error": poll.error}
+                {
+                    "polled_at": polled_at,
+                    "world_index": 0,
+                    "status": status,
+                    "error": poll.get("error"),
+                }
             )
             continue
-        for index, world in enumerate(poll.worlds):
+        for index, world in enumerate(worlds):
             rows.append(
                 {
                     "polled_at": polled_at,
                     "world_index": index,
-                    "status": "invalid" if world.error else "ok",
-                    "raw_name": world.raw_name,
-                    "name": world.name,
-                    "players": world.players,
-                    "static": world.static,
-                    "ssmp": world.ssmp,
-                    "extra": world.extra,
-                    "error": world.error,
+                    "status": "invalid" if world.get("error") else "ok",
+                    **{
+                        k: world.get(k)
+                        for k in ("raw_name", "name", "players", "static", "ssmp", "extra", "error")
+                    },
                 }
             )
     return pl.DataFrame(rows, schema=WORLD_POLLS_SCHEMA)
