@@ -148,6 +148,8 @@ def score(pieces, derived, polls, gap: timedelta) -> dict:
         "found": 0,
         "missed": [],
         "split": [],
+        "unexplained_splits": [],
+        "unseen_boundary_pieces": 0,
         "spurious": 0,
         "start_errors": [],
         "end_errors": [],
@@ -186,7 +188,7 @@ def score(pieces, derived, polls, gap: timedelta) -> dict:
             elif start_error > allowed_start or end_error > allowed_end:
                 # The boundary piece itself was never seen (shorter than the polls that could
                 # see it): the session starts at the first sighting, as the rule says.
-                report["unseen_boundary_pieces"] = report.get("unseen_boundary_pieces", 0) + 1
+                report["unseen_boundary_pieces"] += 1
         for d in mine:
             if not any(d[0] <= end and d[1] >= start for start, end in sessions):
                 report["spurious"] += 1
@@ -206,7 +208,7 @@ def summary(report: dict) -> dict:
         "missed": len(report["missed"]),
         "split_by_the_rule": len(report["split"]),
         "unexplained_splits": len(report["unexplained_splits"]),
-        "boundaries_after_an_unseen_piece": report.get("unseen_boundary_pieces", 0),
+        "boundaries_after_an_unseen_piece": report["unseen_boundary_pieces"],
         "spurious": report["spurious"],
         "boundaries_within_one_interval": f"{within_one}/{boundaries}",
         "worst_start_error_s": worst(report["start_errors"]),
