@@ -171,6 +171,11 @@ def test_daily_activity_and_habits(database):
     # Re-running a partition replaces it: still one row.
     materialize([daily_activity], partition_key="2025-12-31", resources=resources(database))
     assert len(rows(database, "SELECT * FROM analytics.daily_activity")) == 1
+    # The IO manager reads each partition back as a polars frame.
+    defs = dg.Definitions(assets=[daily_activity, session_habits], resources=resources(database))
+    for name in ("daily_activity", "session_habits"):
+        frame = defs.load_asset_value(name, partition_key="2025-12-31")
+        assert frame.height == 1, name
 
 
 def test_daily_digest_known_answer(database):
@@ -192,6 +197,8 @@ def test_daily_digest_known_answer(database):
     assert "2. **Petr** — 3 часа (1 сессия)" in md
     assert "3. **Ivan** — 2 часа 30 минут (2 сессии)" in md
     assert "KrystallBot" not in md and "spam" not in md
+    stored = dg.Definitions(assets=[daily_digest], resources=resources(database))
+    assert stored.load_asset_value("daily_digest", partition_key="2025-12-31")["markdown"][0] == md
     meta = result.asset_materializations_for_node("daily_digest")[0].metadata
     assert meta["digest"].value == md
     assert "data:image/png;base64," in meta["picture"].value

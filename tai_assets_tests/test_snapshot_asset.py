@@ -68,6 +68,12 @@ def test_normal_crawl_materializes_the_partition(simulator, tmp_path):
         "FROM core.players_snapshot",
     )
     assert rows[0][:3] == (300, 300, datetime(2026, 11, 2).date())
+    # The IO manager reads the partition back as a polars frame.
+    defs = dg.Definitions(assets=SNAPSHOT_ASSETS, resources=resources)
+    snapshot = defs.load_asset_value("players_snapshot", partition_key=WEEK_1)
+    assert snapshot.height == 300 and snapshot["id"].n_unique() == 300
+    quarantine = defs.load_asset_value("players_snapshot_quarantine", partition_key=WEEK_1)
+    assert quarantine.height == 0
     assert _query(tmp_path, "SELECT count(*) FROM core.players_snapshot_quarantine") == [(0,)]
     # Staging is transient: gone once the partition is written.
     assert not PageStage(tmp_path / "staging", WEEK_1).directory.exists()
