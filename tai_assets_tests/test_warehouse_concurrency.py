@@ -31,12 +31,18 @@ def finish(processes: list[subprocess.Popen]) -> list[tuple[int, str]]:
     return [(p.wait(timeout=120), p.stdout.read()) for p in processes]
 
 
-def test_two_runs_started_together_both_succeed(tmp_path):
+def empty_warehouse_and_home(tmp_path, home_name: str) -> tuple[str, Path]:
+    """Create a warehouse with its tables and an empty DAGSTER_HOME folder."""
     database = str(tmp_path / "w.duckdb")
     with warehouse.connect(database):
         pass
-    home = tmp_path / "dagster_home"
+    home = tmp_path / home_name
     home.mkdir()
+    return database, home
+
+
+def test_two_runs_started_together_both_succeed(tmp_path):
+    database, home = empty_warehouse_and_home(tmp_path, "dagster_home")
     (home / "dagster.yaml").symlink_to(PROJECT_DIR / "deploy" / "dagster.yaml")
     subprocess.run(
         [sys.executable, "-m", "tai_assets.instance"],
@@ -56,11 +62,7 @@ def test_two_runs_started_together_both_succeed(tmp_path):
 
 def test_without_the_pool_the_second_writer_fails(tmp_path):
     """The control: on an instance without tai's pool config the same two runs collide."""
-    database = str(tmp_path / "w.duckdb")
-    with warehouse.connect(database):
-        pass
-    home = tmp_path / "plain_home"
-    home.mkdir()
+    database, home = empty_warehouse_and_home(tmp_path, "plain_home")
 
     outcomes = finish(start_writers(database, home))
 
