@@ -11,8 +11,14 @@ from tai_assets import warehouse
 from tai_assets.settings import PROJECT_DIR
 
 
-def start_writers(database: str, dagster_home: Path) -> list[subprocess.Popen]:
-    env = {"DAGSTER_HOME": str(dagster_home), "PATH": "/usr/bin:/bin"}
+def start_writers(
+    database: str, dagster_home: Path, hold_seconds: float = 3
+) -> list[subprocess.Popen]:
+    env = {
+        "DAGSTER_HOME": str(dagster_home),
+        "PATH": "/usr/bin:/bin",
+        "TAI_TEST_HOLD_SECONDS": str(hold_seconds),
+    }
     command = [sys.executable, "-m", "tai_assets_tests.support.slow_writer", database]
     return [
         subprocess.Popen(
@@ -63,8 +69,16 @@ def test_two_runs_started_together_both_succeed(tmp_path):
 def test_without_the_pool_the_second_writer_fails(tmp_path):
     """The control: on an instance without tai's pool config the same two runs collide."""
     database, home = empty_warehouse_and_home(tmp_path, "plain_home")
+    # Create the plain instance's storage first, so the writers race only for the warehouse.
+    subprocess.run(
+        [sys.executable, "-c", "import dagster as dg; dg.DagsterInstance.get()"],
+        env={"DAGSTER_HOME": str(home), "PATH": "/usr/bin:/bin"},
+        check=True,
+        cwd=PROJECT_DIR,
+    )
 
-    outcomes = finish(start_writers(database, home))
+    # Each writer holds the file long enough that their holds overlap even on a busy machine.
+    outcomes = finish(start_writers(database, home, hold_seconds=12))
 
-    assert sorted(code for code, _ in outcomes) == [0, 1]
-    assert any("Could not set lock" in log for _, log in outcomes)
+    assert sorted(code for code, _ in outcomes) == [0, 1], outcomes
+    assert any("Could not set lock" in log for _, log in outcomes), outcomes

@@ -4,6 +4,7 @@
 own process, on the instance in DAGSTER_HOME.
 """
 
+import os
 import sys
 import time
 from datetime import datetime
@@ -14,7 +15,7 @@ import polars as pl
 from tai_assets.io_manager import WRITE_MODE_KEY, TaiWarehouseIOManager
 from tai_assets.resources import WarehouseResource
 
-HOLD_SECONDS = 3.0
+HOLD_SECONDS = float(os.environ.get("TAI_TEST_HOLD_SECONDS", "3"))
 
 
 @dg.asset(
