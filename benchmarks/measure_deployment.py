@@ -8,17 +8,20 @@ stops everything, and prints:
 - the DAGSTER_HOME growth between the end of the warm-up and the end, extrapolated to a day;
 - runs launched, and bytes and CPU-seconds per run.
 
-    .venv/bin/python benchmarks/measure_deployment.py --minutes 30
+    .venv/bin/python benchmarks/measure_deployment.py   # 33 min warm-up, then an hour
 """
 
 import argparse
 import os
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
+from contextlib import closing
 from pathlib import Path
 
 from tai_assets.simulator.launch import start_process, tai_environment
@@ -35,8 +38,29 @@ def folder_bytes(path: Path) -> int:
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def session_cpu(session_id: int, seen: dict[int, float]) -> None:
-    """Record the CPU-seconds of every live (or zombie) process in a session, by pid."""
+ROLES = {
+    "dagster_webserver": "webserver",
+    "dagster-webserver": "webserver",
+    "_daemon": "daemon",
+    "dagster-daemon": "daemon",
+    "execute_run": "run workers",
+    "multiprocessing": "run workers",  # the code server starts each run in a spawned child
+    "api grpc": "code server",
+    " dev ": "dagster dev (supervisor)",
+}
+
+
+def process_role(pid: int) -> str:
+    """Return which part of the deployment a process is, from its command line."""
+    try:
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return "other"
+    return next((role for marker, role in ROLES.items() if marker in command), "other")
+
+
+def session_cpu(session_id: int, seen: dict[int, float], roles: dict[int, str]) -> None:
+    """Record the CPU-seconds (and role) of every live process in a session, by pid."""
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
@@ -47,13 +71,60 @@ def session_cpu(session_id: int, seen: dict[int, float]) -> None:
         cpu = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime + stime
         pid = int(stat.parent.name)
         seen[pid] = max(seen.get(pid, 0.0), cpu)
+        if pid not in roles:
+            roles[pid] = process_role(pid)
 
 
-def sample_until(deadline: float, session_id: int, seen: dict[int, float]) -> None:
+def sample_until(
+    deadline: float, session_id: int, seen: dict[int, float], roles: dict[int, str]
+) -> None:
     """Sample the session's processes twice a second until the deadline."""
     while time.monotonic() < deadline:
-        session_cpu(session_id, seen)
+        session_cpu(session_id, seen, roles)
         time.sleep(0.5)
+
+
+def cpu_by_role(seen: dict[int, float], roles: dict[int, str]) -> Counter:
+    """Return CPU-seconds summed per role."""
+    totals: Counter = Counter()
+    for pid, cpu in seen.items():
+        totals[roles.get(pid, "other")] += cpu
+    return totals
+
+
+def table_bytes(home: Path) -> Counter:
+    """Return the bytes of every SQLite table and index of the instance (`db/table`)."""
+    sizes: Counter = Counter()
+    for db in sorted(home.rglob("*.db")):
+        with closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)) as conn:
+            query = "SELECT name, sum(pgsize) FROM dbstat GROUP BY name"
+            for name, size in conn.execute(query):
+                sizes[f"{db.stem}/{name}"] += size
+    return sizes
+
+
+def record_bytes(home: Path) -> dict[str, tuple[int, int]]:
+    """Return (rows, bytes of the serialized body) per kind of record in the instance.
+
+    Events by type, sensor ticks by status, run records and daemon evaluations: what the
+    instance's growth is made of.
+    """
+    queries = {
+        "event_log.db": "SELECT 'event ' || dagster_event_type, count(*), sum(length(event)) "
+        "FROM event_logs GROUP BY 1",
+        "schedules.db": "SELECT 'tick ' || status, count(*), sum(length(tick_body)) "
+        "FROM job_ticks GROUP BY 1 UNION ALL SELECT 'automation evaluation', count(*), "
+        "coalesce(sum(length(asset_evaluation_body)), 0) FROM asset_daemon_asset_evaluations",
+        "runs.db": "SELECT 'run record', count(*), coalesce(sum(length(run_body)), 0) FROM runs "
+        "UNION ALL SELECT 'run tag', count(*), coalesce(sum(length(key) + length(value)), 0) "
+        "FROM run_tags",
+    }
+    found: dict[str, tuple[int, int]] = {}
+    for name, query in queries.items():
+        with closing(sqlite3.connect(f"file:{home / name}?mode=ro", uri=True)) as conn:
+            for kind, rows, size in conn.execute(query):
+                found[kind] = (rows, size)
+    return found
 
 
 def count_runs(home: Path) -> int:
@@ -64,11 +135,35 @@ def count_runs(home: Path) -> int:
     return int(out.stdout.strip() or 0)
 
 
+def per_day(value: float, seconds: float) -> float:
+    """Return a value measured over `seconds` extrapolated to a day."""
+    return value / seconds * 86400
+
+
+def print_breakdown(
+    warm: tuple[Counter, dict], end: tuple[Counter, dict], measured: float, top: int = 12
+) -> None:
+    """Print where the instance's growth went: tables, then kinds of records."""
+    growth = end[0] - warm[0]
+    print("\n| table or index | growth (KiB) | MB/day |\n|---|---:|---:|")
+    for name, size in growth.most_common(top):
+        print(f"| {name} | {size / 1024:.0f} | {per_day(size, measured) / 1e6:.2f} |")
+    print("\n| record | new rows | bytes per row | MB/day (bodies) |\n|---|---:|---:|---:|")
+    rows = []
+    for kind, (count, size) in end[1].items():
+        old_count, old_size = warm[1].get(kind, (0, 0))
+        if count - old_count > 0:
+            rows.append((kind, count - old_count, size - old_size))
+    for kind, count, size in sorted(rows, key=lambda row: -row[2]):
+        print(f"| {kind} | {count} | {size / count:.0f} | {per_day(size, measured) / 1e6:.2f} |")
+
+
 def main() -> None:
-    """Run the measurement and print the table."""
+    """Run the measurement and print the tables."""
     parser = argparse.ArgumentParser()
-    parser.add_argument("--minutes", type=float, default=30)
-    parser.add_argument("--warmup-minutes", type=float, default=3)
+    parser.add_argument("--minutes", type=float, default=93)
+    # At least TAI_TICK_RETENTION_MINUTES, so that the window sees ticks purged as fast as made.
+    parser.add_argument("--warmup-minutes", type=float, default=33)
     parser.add_argument("--interval", type=int, default=60)
     parser.add_argument("--batch", type=int, default=10)
     args = parser.parse_args()
@@ -89,6 +184,7 @@ def main() -> None:
     subprocess.run([sys.executable, "-m", "tai_assets.instance"], env=env, check=True, cwd=ROOT)
     started = time.monotonic()
     seen: dict[int, float] = {}
+    roles: dict[int, str] = {}
     dagster = subprocess.Popen(
         [str(VENV_BIN / "dagster"), "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", "3999"],
         env=env,
@@ -97,12 +193,14 @@ def main() -> None:
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
-    sample_until(started + args.warmup_minutes * 60, dagster.pid, seen)
+    sample_until(started + args.warmup_minutes * 60, dagster.pid, seen, roles)
     warm_bytes, warm_runs, warm_at = folder_bytes(home), count_runs(home), time.monotonic()
-    warm_cpu = sum(seen.values())
-    sample_until(started + args.minutes * 60, dagster.pid, seen)
+    warm_detail = (table_bytes(home), record_bytes(home))
+    warm_cpu = cpu_by_role(seen, roles)
+    sample_until(started + args.minutes * 60, dagster.pid, seen, roles)
     end_bytes, end_runs, end_at = folder_bytes(home), count_runs(home), time.monotonic()
-    end_cpu = sum(seen.values())
+    end_detail = (table_bytes(home), record_bytes(home))
+    end_cpu = cpu_by_role(seen, roles)
     os.killpg(dagster.pid, signal.SIGINT)
     try:
         dagster.wait(timeout=60)
@@ -114,7 +212,8 @@ def main() -> None:
 
     elapsed = end_at - started
     measured = end_at - warm_at
-    cpu = end_cpu - warm_cpu
+    cpu_used = end_cpu - warm_cpu
+    cpu = sum(cpu_used.values())
     growth = end_bytes - warm_bytes
     runs = end_runs - warm_runs
     print("| measure | value |\n|---|---|")
@@ -125,11 +224,13 @@ def main() -> None:
         f"| CPU after warm-up | {cpu:.1f} s in {measured / 60:.1f} min = "
         f"{100 * cpu / measured:.2f} % of one core |"
     )
-    print(f"| CPU including start-up | {end_cpu:.1f} s in {elapsed / 60:.1f} min |")
+    for role, seconds in cpu_used.most_common():
+        print(f"| CPU: {role} | {seconds:.1f} s = {100 * seconds / measured:.2f} % of one core |")
+    print(f"| CPU including start-up | {sum(end_cpu.values()):.1f} s in {elapsed / 60:.1f} min |")
     print(f"| runs launched (after warm-up) | {runs} in {measured / 60:.1f} min |")
     print(
         f"| instance growth | {growth / 1024:.0f} KiB in {measured / 60:.1f} min = "
-        f"{growth / measured * 86400 / 1e6:.2f} MB/day |"
+        f"{per_day(growth, measured) / 1e6:.2f} MB/day |"
     )
     if runs:
         print(
@@ -137,6 +238,7 @@ def main() -> None:
             f"{cpu / runs:.1f} CPU-s of the deployment (idle cost included) |"
         )
     print(f"| DAGSTER_HOME | {end_bytes / 1e6:.2f} MB at the end ({home}) |")
+    print_breakdown(warm_detail, end_detail, measured)
 
 
 if __name__ == "__main__":

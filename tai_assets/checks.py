@@ -1,8 +1,10 @@
 """Asset checks on the polling tables: every rule is a SQL query that returns the offending rows.
 
-The checks of one source run as one op (a `multi_asset_check`), scheduled every half hour and
-runnable from the UI; each check looks at the last `lookback_days` of data so that its cost does
-not grow with history (set `lookback_days: 0` in run config to check everything).
+The checks of one source run as one op (a `multi_asset_check`), runnable from the UI. The two
+freshness checks are scheduled often (`TAI_FRESHNESS_CRON`), the data-quality rules less often
+(`TAI_CHECKS_CRON`): every evaluation is kept in the instance, so their cadence is its growth.
+Each check looks at the last `lookback_days` of data so that its cost does not grow with history
+(set `lookback_days: 0` in run config to check everything).
 """
 
 from collections.abc import Iterator
@@ -165,8 +167,7 @@ def evaluate_rule(conn: duckdb.DuckDBPyConnection, rule: Rule, params: dict) -> 
         check_name=rule.name,
         passed=violations.height == 0,
         severity=rule.severity,
-        description=rule.description,
-        metadata=metadata,
+        metadata=metadata,  # the rule's description is on its spec, not stored per evaluation
     )
 
 
@@ -225,3 +226,8 @@ def world_polling_checks(
 
 
 POLLING_CHECKS = [server_polling_checks, world_polling_checks]
+FRESHNESS_CHECK_KEYS = [
+    dg.AssetCheckKey(dg.AssetKey(rule.asset), rule.name)
+    for rule in SERVER_RULES + WORLD_RULES
+    if rule.name.endswith("_fresh")
+]

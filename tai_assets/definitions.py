@@ -58,6 +58,7 @@ def build_resources(settings: Settings) -> dict:
         "polling": PollingSettings(
             poll_interval_seconds=settings.poll_interval_seconds,
             poll_batch=settings.poll_batch,
+            tick_retention_minutes=settings.tick_retention_minutes,
             player_session_gap_seconds=settings.player_session_gap_seconds,
             world_session_gap_seconds=settings.world_session_gap_seconds,
         ),

@@ -10,7 +10,10 @@ write does:
 - the write mode comes from the asset's `tai/write_mode` metadata:
   `replace` (the table, or the run's partition when the asset is partitioned),
   `replace_partition` (the same, spelled out), `append` (rows whose key exists are skipped) and
-  `merge` (upsert on the primary key); a `TableChange` adds deletes to a merge.
+  `merge` (upsert on the primary key); a `TableChange` adds deletes to a merge;
+- assets marked `tai/compact_metadata` (written by the frequent ingest runs) get only their row
+  counts as output metadata: every entry is stored twice per run in the instance, so the
+  preview, the query and the table name live in the asset's definition metadata instead.
 """
 
 from collections.abc import Iterator, Sequence
@@ -31,8 +34,8 @@ from tai_assets.markdown import frame_to_markdown
 
 WriteMode = Literal["replace", "replace_partition", "append", "merge"]
 WRITE_MODE_KEY = "tai/write_mode"
-# Assets written by frequent runs set this to False: the preview would be stored with every run.
-PREVIEW_KEY = "tai/preview"
+# Assets written by frequent runs set this: their output metadata is only the row counts.
+COMPACT_METADATA_KEY = "tai/compact_metadata"
 _WRITE_MODES = ("replace", "replace_partition", "append", "merge")
 _BATCH_VIEW = "_tai_batch"
 _DELETE_VIEW = "_tai_delete_keys"
@@ -176,15 +179,13 @@ def write_frame(
 
 
 def write_metadata(
-    frame: pl.DataFrame, row_count: int, mode: str, deleted: int = 0, preview: bool = True
+    frame: pl.DataFrame, row_count: int, mode: str, deleted: int = 0, compact: bool = False
 ) -> dict:
-    """Return the output metadata a person wants to see after a write."""
-    metadata: dict[str, Any] = {
-        "rows_written": frame.height,
-        "dagster/row_count": row_count,
-        "write_mode": mode,
-    }
-    if preview:
+    """Return the output metadata a person wants to see after a write (only the counts when
+    `compact`)."""
+    metadata: dict[str, Any] = {"rows_written": frame.height, "dagster/row_count": row_count}
+    if not compact:
+        metadata["write_mode"] = mode
         metadata["preview"] = MetadataValue.md(frame_to_markdown(frame, limit=5))
     if deleted:
         metadata["rows_superseded"] = deleted
@@ -204,9 +205,8 @@ class TaiPolarsTypeHandler(DuckDBPolarsTypeHandler):
         else:
             frame, deletes = obj, None
         row_count = write_frame(connection, table_slice, frame, mode, deletes)
-        preview = (context.definition_metadata or {}).get(PREVIEW_KEY, True)
         deleted = 0 if deletes is None else deletes.height
-        return write_metadata(frame, row_count, mode, deleted, preview)
+        return write_metadata(frame, row_count, mode, deleted, compact_metadata(context))
 
     def load_input(self, context: InputContext, table_slice: TableSlice, connection):
         """Load the table (or the requested partitions / columns) as a polars DataFrame."""
@@ -241,6 +241,26 @@ class TaiDuckDbClient(DuckDbClient):
             yield conn
 
 
+def compact_metadata(context: OutputContext) -> bool:
+    """Return whether an output's asset asks for compact output metadata."""
+    return bool((context.definition_metadata or {}).get(COMPACT_METADATA_KEY, False))
+
+
+class TaiDbIOManager(DbIOManager):
+    """dagster's DbIOManager, leaving out the per-output query and table name when compact."""
+
+    def handle_output(self, context: OutputContext, obj: object) -> None:
+        """Write the output; attach only the type handler's metadata when compact."""
+        if obj is None or not compact_metadata(context):
+            super().handle_output(context, obj)
+            return
+        self._check_supported_type(type(obj))
+        table_slice = self._get_table_slice(context, context)
+        with self._db_client.connect(context, table_slice) as conn:
+            handler = self._resolve_handler(type(obj))
+            context.add_output_metadata(handler.handle_output(context, table_slice, obj, conn))
+
+
 class TaiWarehouseIOManager(DuckDBPolarsIOManager):
     """Persists every tai asset in the DuckDB warehouse (see the module docstring)."""
 
@@ -253,7 +273,7 @@ class TaiWarehouseIOManager(DuckDBPolarsIOManager):
         return pl.DataFrame
 
     def create_io_manager(self, context) -> DbIOManager:
-        return DbIOManager(
+        return TaiDbIOManager(
             db_client=TaiDuckDbClient(),
             database=self.database,
             schema=self.schema_,

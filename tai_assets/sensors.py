@@ -6,8 +6,10 @@ Sensors never open the warehouse. A tick that fails to poll records the failure 
 """
 
 import hashlib
+import time
 
 import dagster as dg
+from dagster._core.scheduler.instigation import InstigatorType, TickStatus
 
 from tai_assets.clock import utc_now
 from tai_assets.polling.records import (
@@ -20,6 +22,12 @@ from tai_assets.polling.records import (
 )
 from tai_assets.resources import ChronoApiResource, GameServerResource, PollingSettings
 from tai_assets.settings import Settings
+
+# The ingest op of each source, and how its pending polls become the op's run config.
+INGEST_OPS = {
+    "server": ("ingest_server_polls", server_batch),
+    "worlds": ("ingest_world_polls", world_batch),
+}
 
 
 def pending_from_cursor(context: dg.SensorEvaluationContext) -> list[dict]:
@@ -37,15 +45,48 @@ def batch_run_key(source: str, pending: list[dict]) -> str:
     return f"{source}:{pending[0]['polled_at']}:{len(pending)}:{digest[:12]}"
 
 
+def purge_old_ticks(context: dg.SensorEvaluationContext, retention_minutes: int) -> None:
+    """Delete this sensor's skipped and run-launching ticks older than the retention.
+
+    Each of the 2,880 polling ticks a day is a row in the instance carrying the cursor (the
+    pending polls); the data they carried is in the warehouse and the runs, so only the recent
+    ticks are worth keeping. Dagster's own tick retention counts in whole days. Failed ticks are
+    left to that retention.
+    """
+    before = time.time() - retention_minutes * 60
+    try:
+        instance = context.instance
+    except dg.DagsterInvariantViolationError:
+        return  # evaluated without an instance (a bare test context): no ticks to purge
+    for state in instance.all_instigator_state(instigator_type=InstigatorType.SENSOR):
+        if state.name == context.sensor_name:
+            instance.purge_ticks(
+                state.instigator_origin_id,
+                state.selector_id,
+                before=before,
+                tick_statuses=[TickStatus.SKIPPED, TickStatus.SUCCESS],
+            )
+
+
 def batch_or_wait(
-    op_name: str, source: str, pending: list[dict], batch_size: int, summary: str, to_config
+    context: dg.SensorEvaluationContext,
+    polling: PollingSettings,
+    source: str,
+    pending: list[dict],
+    summary: str,
 ) -> dg.SensorResult:
-    """Return a run request for a full batch (and an empty cursor), or keep waiting."""
+    """Return a run request for a full batch (and an empty cursor), or keep waiting.
+
+    Launching a batch is also when the sensor's old ticks are purged (once per batch).
+    """
+    batch_size = polling.poll_batch
     if len(pending) < batch_size:
         return dg.SensorResult(
             skip_reason=f"{summary}; {len(pending)}/{batch_size} polls pending",
             cursor=encode_pending(pending),
         )
+    purge_old_ticks(context, polling.tick_retention_minutes)
+    op_name, to_config = INGEST_OPS[source]
     request = dg.RunRequest(
         run_key=batch_run_key(source, pending),
         run_config={"ops": {op_name: {"config": to_config(pending)}}},
@@ -89,9 +130,7 @@ def build_polling_sensors(settings: Settings, ingest_server_job, ingest_world_jo
         pending.append(record)
         summary = describe_server_poll(record)
         context.log.info(summary)
-        return batch_or_wait(
-            "ingest_server_polls", "server", pending, polling.poll_batch, summary, server_batch
-        )
+        return batch_or_wait(context, polling, "server", pending, summary)
 
     @dg.sensor(
         name="world_poll_sensor",
@@ -121,8 +160,6 @@ def build_polling_sensors(settings: Settings, ingest_server_job, ingest_world_jo
                 context.log.warning(summary)
         else:
             summary = f"worlds unreachable ({result.error})"
-        return batch_or_wait(
-            "ingest_world_polls", "worlds", pending, polling.poll_batch, summary, world_batch
-        )
+        return batch_or_wait(context, polling, "worlds", pending, summary)
 
     return [server_poll_sensor, world_poll_sensor]

@@ -43,8 +43,10 @@ class Settings:
     player_session_gap_seconds: int
     world_session_gap_seconds: int
     run_retention_days: int
+    tick_retention_minutes: int
     report_timezone: str
     checks_cron: str
+    freshness_cron: str
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -63,6 +65,8 @@ class Settings:
             player_session_gap_seconds=_int("TAI_PLAYER_SESSION_GAP_SECONDS", 2700),
             world_session_gap_seconds=_int("TAI_WORLD_SESSION_GAP_SECONDS", 1800),
             run_retention_days=_int("TAI_RUN_RETENTION_DAYS", 30),
+            tick_retention_minutes=max(1, _int("TAI_TICK_RETENTION_MINUTES", 30)),
             report_timezone=_str("TAI_REPORT_TIMEZONE", "Europe/Moscow"),
-            checks_cron=_str("TAI_CHECKS_CRON", "*/30 * * * *"),
+            checks_cron=_str("TAI_CHECKS_CRON", "0 */6 * * *"),
+            freshness_cron=_str("TAI_FRESHNESS_CRON", "*/30 * * * *"),
         )

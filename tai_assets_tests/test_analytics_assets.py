@@ -21,6 +21,7 @@ from tai_assets.assets.analytics import (
     daily_digest,
     monthly_digest,
     player_retention,
+    player_retention_sensor,
     session_habits,
     weekly_digest,
     yearly_digest,
@@ -334,3 +335,20 @@ def test_player_retention_from_latest_snapshot(tmp_path):
     assert result.get_asset_check_evaluations()[0].passed
     meta = result.asset_materializations_for_node("player_retention")[0].metadata
     assert "data:image/png;base64," in meta["picture"].value
+
+
+def test_retention_sensor_requests_one_run_per_new_snapshot():
+    def tick(instance, cursor):
+        context = dg.build_sensor_context(instance=instance, cursor=cursor)
+        result = player_retention_sensor.evaluate_tick(context)
+        return [r.run_key for r in result.run_requests or []], result.cursor
+
+    with dg.instance_for_test() as instance:
+        requested, cursor = tick(instance, None)
+        assert requested == []  # no snapshot yet
+        instance.report_runless_asset_event(dg.AssetMaterialization("players_snapshot"))
+        requested, cursor = tick(instance, cursor)
+        assert len(requested) == 1 and requested[0].startswith("players_snapshot:")
+        assert tick(instance, cursor)[0] == []  # the same snapshot: no second run
+        instance.report_runless_asset_event(dg.AssetMaterialization("players_snapshot"))
+        assert len(tick(instance, cursor)[0]) == 1

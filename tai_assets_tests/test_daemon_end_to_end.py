@@ -10,11 +10,13 @@ import time
 import dagster as dg
 import duckdb
 import pytest
+from dagster._core.scheduler.instigation import InstigatorType, TickStatus
 
 from tai_assets.settings import PROJECT_DIR
 from tai_assets.simulator.launch import start_process, tai_environment
 
 DEADLINE_SECONDS = 240
+TICK_RETENTION_SECONDS = 60
 
 
 @pytest.fixture
@@ -36,6 +38,15 @@ def successful_ingest_runs(instance: dg.DagsterInstance) -> dict[str, int]:
     return counts
 
 
+def polling_ticks(instance: dg.DagsterInstance) -> dict[str, list]:
+    """Return the ticks the instance keeps for each polling sensor."""
+    ticks = {}
+    for state in instance.all_instigator_state(instigator_type=InstigatorType.SENSOR):
+        if state.name.endswith("_poll_sensor"):
+            ticks[state.name] = instance.get_ticks(state.instigator_origin_id, state.selector_id)
+    return ticks
+
+
 @pytest.mark.slow
 def test_daemon_runs_the_sensors_and_their_runs_fill_the_warehouse(simulator_process, tmp_path):
     home = tmp_path / "dagster_home"
@@ -49,6 +60,7 @@ def test_daemon_runs_the_sensors_and_their_runs_fill_the_warehouse(simulator_pro
         **tai_environment(simulator_process),
         "TAI_POLL_INTERVAL_SECONDS": "2",
         "TAI_POLL_BATCH": "2",
+        "TAI_TICK_RETENTION_MINUTES": str(TICK_RETENTION_SECONDS // 60),
     }
     subprocess.run(
         [sys.executable, "-m", "tai_assets.instance"], env=env, check=True, cwd=PROJECT_DIR
@@ -66,6 +78,7 @@ def test_daemon_runs_the_sensors_and_their_runs_fill_the_warehouse(simulator_pro
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
+    started = time.monotonic()
     os.environ["DAGSTER_HOME"], previous_home = str(home), os.environ.get("DAGSTER_HOME")
     try:
         with dg.DagsterInstance.get() as instance:
@@ -76,6 +89,10 @@ def test_daemon_runs_the_sensors_and_their_runs_fill_the_warehouse(simulator_pro
                 if counts.get("server", 0) >= 2 and counts.get("worlds", 0) >= 2:
                     break
                 time.sleep(3)
+            # Past the tick retention, each batch purges the sensor's older ticks.
+            time.sleep(max(0.0, started + TICK_RETENTION_SECONDS + 30 - time.monotonic()))
+            ticks = polling_ticks(instance)
+            checked_at = time.time()
             failed = instance.get_run_records(
                 filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.FAILURE])
             )
@@ -96,3 +113,10 @@ def test_daemon_runs_the_sensors_and_their_runs_fill_the_warehouse(simulator_pro
         statuses = conn.execute("SELECT DISTINCT status FROM raw.raw_server_polls").fetchall()
     assert polls >= 4 and sessions > 0 and worlds > 0
     assert ("ok",) in statuses
+
+    assert set(ticks) == {"server_poll_sensor", "world_poll_sensor"}
+    for name, kept in ticks.items():
+        # Ticks every 2 s for 90 s and more; only the last retention (plus a batch) is kept.
+        assert 0 < len(kept) < 45, (name, len(kept))
+        oldest = min(tick.timestamp for tick in kept if tick.status != TickStatus.FAILURE)
+        assert checked_at - oldest < TICK_RETENTION_SECONDS + 15, (name, checked_at - oldest)

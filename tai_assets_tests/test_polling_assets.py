@@ -12,7 +12,7 @@ from tai_assets import checks as polling_checks
 from tai_assets.assets.polling import POLLING_ASSETS
 from tai_assets.clock import use_clock
 from tai_assets.io_manager import TaiWarehouseIOManager
-from tai_assets.jobs import rebuild_derived_job
+from tai_assets.jobs import polling_freshness_job, rebuild_derived_job
 from tai_assets.polling.records import server_batch, world_batch
 from tai_assets.resources import PollingSettings, WarehouseResource
 
@@ -218,3 +218,17 @@ def test_checks_run_as_a_job_and_report_the_freshness_warning(resources):
     assert evaluations["raw_server_polls_fresh"].passed is False
     assert evaluations["raw_server_polls_fresh"].severity == dg.AssetCheckSeverity.WARN
     assert evaluations["player_sessions_separated_by_gap"].passed is True
+
+
+def test_freshness_job_evaluates_only_the_freshness_checks(resources):
+    ingest(resources)
+    defs = dg.Definitions(
+        assets=POLLING_ASSETS,
+        asset_checks=polling_checks.POLLING_CHECKS,
+        jobs=[polling_freshness_job],
+        resources=resources,
+    )
+    with use_clock(lambda: T0 + timedelta(hours=2)):
+        result = defs.resolve_job_def("polling_freshness_job").execute_in_process()
+    evaluations = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+    assert evaluations == {"raw_server_polls_fresh": False, "raw_world_polls_fresh": False}

@@ -452,7 +452,6 @@ yearly_digest = _digest_asset("year", "yearly_digest", YEARLY, "yearly")
     kinds={"duckdb", "polars", "matplotlib"},
     group_name=GROUP,
     owners=OWNERS,
-    automation_condition=dg.AutomationCondition.eager(),
     check_specs=[
         dg.AssetCheckSpec(
             "shares_valid",
@@ -595,14 +594,24 @@ ANALYTICS_JOBS = [
     yearly_digest_job,
     player_retention_job,
 ]
-# Evaluates player_retention's eager condition: it runs once each new players snapshot lands.
-analytics_automation_sensor = dg.AutomationConditionSensorDefinition(
-    "analytics_automation_sensor",
-    target=dg.AssetSelection.assets("player_retention"),
+
+
+# An asset sensor rather than declarative automation: the automation sensor stores a ~35 KB
+# evaluation on every tick, and a weekly snapshot only needs an hourly look.
+@dg.asset_sensor(
+    asset_key=dg.AssetKey("players_snapshot"),
+    job=player_retention_job,
+    name="player_retention_sensor",
+    minimum_interval_seconds=3600,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    minimum_interval_seconds=600,
+    description="Recomputes player_retention once after each new players snapshot.",
 )
-ANALYTICS_SENSORS = [analytics_automation_sensor]
+def player_retention_sensor(context: dg.SensorEvaluationContext, asset_event: dg.EventLogEntry):
+    """Request one player_retention run per new players_snapshot materialization."""
+    yield dg.RunRequest(run_key=f"players_snapshot:{asset_event.run_id}:{asset_event.timestamp}")
+
+
+ANALYTICS_SENSORS = [player_retention_sensor]
 ANALYTICS_ENV_VARS = [
     "TAI_REPORT_TIMEZONE",
     "TAI_ANALYTICS_START_DATE",

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import dagster as dg
 import polars as pl
 
-from tai_assets.io_manager import PREVIEW_KEY, WRITE_MODE_KEY, TableChange
+from tai_assets.io_manager import COMPACT_METADATA_KEY, WRITE_MODE_KEY, TableChange
 from tai_assets.polling.derive import (
     PLAYER_SESSIONS,
     WORLD_SESSIONS,
@@ -60,7 +60,12 @@ def _spec(name: str, schema: str, mode: str, description: str, deps=(), kinds=()
         # A repair run selects only the derived tables; the raw one is then not produced.
         is_required=False,
         description=description,
-        metadata={"schema": schema, WRITE_MODE_KEY: mode, PREVIEW_KEY: False},
+        metadata={
+            "schema": schema,
+            WRITE_MODE_KEY: mode,
+            COMPACT_METADATA_KEY: True,
+            "dagster/table_name": f"{schema}.{name}",
+        },
         kinds={"duckdb", "polars", *kinds},
         group_name=POLLING_GROUP,
         owners=OWNERS,
@@ -165,7 +170,7 @@ def ingest_server_polls(
         yield dg.Output(
             TableChange(frame),
             output_name="raw_server_polls",
-            metadata={"polls_in_batch": frame.height, **_status_counts(frame)},
+            metadata=_status_counts(frame),
         )
     window = batch_window(frame, config.full_rebuild)
     derived = [n for n in ("server_online", "player_sessions") if n in selected]
@@ -202,11 +207,7 @@ def ingest_world_polls(
         yield dg.Output(
             TableChange(frame),
             output_name="raw_world_polls",
-            metadata={
-                "polls_in_batch": polls.height,
-                "rows": frame.height,
-                **_status_counts(frame),
-            },
+            metadata={"polls_in_batch": polls.height, **_status_counts(frame)},
         )
     window = batch_window(frame, config.full_rebuild)
     derived = [n for n in ("world_sessions", "worlds_online") if n in selected]

@@ -8,29 +8,29 @@ from datetime import UTC, datetime
 import dagster as dg
 import polars as pl
 
-from tai_assets.polling.chrono import WorldPollResult
+from tai_assets.polling.chrono import WorldPollResult, clean_world_name
 from tai_assets.samp.client import ServerPollResult
 
 
 class ServerPoll(dg.Config):
-    """One poll of the game server; `players` index into the batch's `names`."""
+    """One poll of the game server; `players` index into the batch's `names`, `hostname_index`
+    into its `hostnames`."""
 
     polled_at: str
     status: str
     online: int | None = None
     max_players: int | None = None
-    hostname: str | None = None
+    hostname_index: int | None = None
     players: list[int] | None = None
     error: str | None = None
     latency_ms: float | None = None
 
 
 class WorldRecord(dg.Config):
-    """One world as a poll listed it; `error` is set when the record failed validation."""
+    """One world as polls listed it, without its player count (that changes from poll to
+    poll); `error` is set when the record failed validation. The clean name is derived."""
 
     raw_name: str | None = None
-    name: str | None = None
-    players: int | None = None
     static: bool | None = None
     ssmp: bool | None = None
     extra: str | None = None
@@ -38,18 +38,22 @@ class WorldRecord(dg.Config):
 
 
 class WorldPoll(dg.Config):
-    """One poll of the chrono `/worlds` endpoint; `worlds` index into the batch's `worlds`."""
+    """One poll of the chrono `/worlds` endpoint: `worlds` index into the batch's `worlds`,
+    `players` are their player counts, in the same order."""
 
     polled_at: str
     status: str
     error: str | None = None
     worlds: list[int] = []
+    players: list[int | None] = []
 
 
 class ServerIngestConfig(dg.Config):
-    """Run config of a game-server ingest run: a batch of polls, names stored once."""
+    """Run config of a game-server ingest run: a batch of polls, names and hostnames stored
+    once."""
 
     names: list[str] = []
+    hostnames: list[str] = []
     polls: list[ServerPoll] = []
     full_rebuild: bool = False
 
@@ -103,28 +107,34 @@ def world_record(result: WorldPollResult, polled_at: datetime) -> dict:
 
 
 def server_batch(records: list[dict]) -> dict:
-    """Return server polls as run config: every name once, polls listing indexes into them.
+    """Return server polls as run config: every name and hostname once, polls listing indexes.
 
-    Ten polls of ~90 players repeat the same names; storing them once keeps each run's config
-    (kept in the instance for every run) a fraction of the size.
+    Ten polls of ~90 players repeat the same names and hostname; storing them once keeps each
+    run's config (kept in the instance for every run) a fraction of the size.
     """
     names = sorted({name for record in records for name in record.get("player_names") or []})
+    hostnames = sorted({record["hostname"] for record in records if "hostname" in record})
     index = {name: i for i, name in enumerate(names)}
     polls = []
     for record in records:
-        poll = {k: v for k, v in record.items() if k != "player_names"}
+        poll = {k: v for k, v in record.items() if k not in ("player_names", "hostname")}
         if record.get("player_names") is not None:
             poll["players"] = [index[name] for name in record["player_names"]]
+        if "hostname" in record:
+            poll["hostname_index"] = hostnames.index(record["hostname"])
         polls.append(poll)
-    return {"names": names, "polls": polls}
+    return {"names": names, "hostnames": hostnames, "polls": polls}
 
 
 def expand_server_batch(batch: dict) -> list[dict]:
     """Return the plain poll records (with `player_names`) a `server_batch` config holds."""
-    names = batch.get("names") or []
+    names, hostnames = batch.get("names") or [], batch.get("hostnames") or []
     records = []
     for poll in batch.get("polls") or []:
-        record = {k: v for k, v in poll.items() if k != "players" and v is not None}
+        packed = ("players", "hostname_index")
+        record = {k: v for k, v in poll.items() if k not in packed and v is not None}
+        if poll.get("hostname_index") is not None:
+            record["hostname"] = hostnames[poll["hostname_index"]]
         if poll.get("players") is not None:
             record["player_names"] = [names[i] for i in poll["players"]]
         records.append(record)
@@ -132,32 +142,42 @@ def expand_server_batch(batch: dict) -> list[dict]:
 
 
 def world_batch(records: list[dict]) -> dict:
-    """Return worlds polls as run config: each distinct world entry once, polls indexing it."""
+    """Return worlds polls as run config: each distinct world once (without its player count,
+    which polls carry), polls indexing it. The clean name is left out: it is derived."""
     worlds: list[dict] = []
     index: dict[str, int] = {}
     polls = []
     for record in records:
         poll = {k: v for k, v in record.items() if k != "worlds"}
-        poll["worlds"] = []
+        poll["worlds"], poll["players"] = [], []
         for world in record.get("worlds") or []:
-            key = json.dumps(world, sort_keys=True, ensure_ascii=False)
+            entry = {k: v for k, v in world.items() if k not in ("name", "players")}
+            key = json.dumps(entry, sort_keys=True, ensure_ascii=False)
             if key not in index:
                 index[key] = len(worlds)
-                worlds.append(world)
+                worlds.append(entry)
             poll["worlds"].append(index[key])
+            poll["players"].append(world.get("players"))
         polls.append(poll)
     return {"worlds": worlds, "polls": polls}
 
 
 def expand_world_batch(batch: dict) -> list[dict]:
     """Return the plain poll records (with their `worlds`) a `world_batch` config holds."""
-    worlds = [
-        {k: v for k, v in world.items() if v is not None} for world in batch.get("worlds") or []
-    ]
+    worlds = []
+    for world in batch.get("worlds") or []:
+        entry = {k: v for k, v in world.items() if v is not None}
+        if entry.get("raw_name"):
+            entry["name"] = clean_world_name(entry["raw_name"])
+        worlds.append(entry)
     records = []
     for poll in batch.get("polls") or []:
-        record = {k: v for k, v in poll.items() if k != "worlds" and v is not None}
-        record["worlds"] = [worlds[i] for i in poll.get("worlds") or []]
+        record = {k: v for k, v in poll.items() if k not in ("worlds", "players") and v is not None}
+        players = poll.get("players") or [None] * len(poll.get("worlds") or [])
+        record["worlds"] = [
+            {**worlds[i], **({} if count is None else {"players": count})}
+            for i, count in zip(poll.get("worlds") or [], players, strict=True)
+        ]
         records.append(record)
     return records
 
