@@ -1,6 +1,6 @@
 """Measures what the whole deployment costs: CPU (share of one core) and instance growth.
 
-Starts the simulator (real-time clock) and `dagster dev` (webserver, daemon, code server, and the
+Starts the simulator (real-time clock) and `./tai run` (code server, daemon, webserver, and the
 runs they launch) with a fresh DAGSTER_HOME and warehouse, lets the sensors poll for `--minutes`,
 stops everything, and prints:
 
@@ -8,12 +8,11 @@ stops everything, and prints:
 - the DAGSTER_HOME growth between the end of the warm-up and the end, extrapolated to a day;
 - runs launched, and bytes and CPU-seconds per run.
 
-    .venv/bin/python benchmarks/measure_deployment.py   # 33 min warm-up, then an hour
+    .venv/bin/python benchmarks/measure_deployment.py   # 16 min warm-up, then an hour
 """
 
 import argparse
 import os
-import shutil
 import signal
 import sqlite3
 import subprocess
@@ -46,7 +45,9 @@ ROLES = {
     "execute_run": "run workers",
     "multiprocessing": "run workers",  # the code server starts each run in a spawned child
     "api grpc": "code server",
+    "code-server": "code server",
     " dev ": "dagster dev (supervisor)",
+    "tai_assets.serve": "supervisor",
 }
 
 
@@ -161,17 +162,15 @@ def print_breakdown(
 def main() -> None:
     """Run the measurement and print the tables."""
     parser = argparse.ArgumentParser()
-    parser.add_argument("--minutes", type=float, default=93)
-    # At least TAI_TICK_RETENTION_MINUTES, so that the window sees ticks purged as fast as made.
-    parser.add_argument("--warmup-minutes", type=float, default=33)
+    parser.add_argument("--minutes", type=float, default=76)
+    # Past TAI_TICK_RETENTION_MINUTES, so that the window sees ticks purged as fast as made.
+    parser.add_argument("--warmup-minutes", type=float, default=16)
     parser.add_argument("--interval", type=int, default=60)
     parser.add_argument("--batch", type=int, default=10)
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="tai-measure-"))
     home = workdir / "dagster_home"
-    home.mkdir()
-    shutil.copy(ROOT / "deploy" / "dagster.yaml", home / "dagster.yaml")
     simulator, ports = start_process(speed=1)
     env = {
         **os.environ,
@@ -180,13 +179,15 @@ def main() -> None:
         "TAI_DATA_DIR": str(workdir / "data"),
         "TAI_POLL_INTERVAL_SECONDS": str(args.interval),
         "TAI_POLL_BATCH": str(args.batch),
+        "TAI_WEB_PORT": "3999",
+        "TAI_CODE_SERVER_PORT": "4999",
     }
-    subprocess.run([sys.executable, "-m", "tai_assets.instance"], env=env, check=True, cwd=ROOT)
     started = time.monotonic()
     seen: dict[int, float] = {}
     roles: dict[int, str] = {}
+    # Exactly what `./tai run` starts (with the simulator's addresses instead of the real ones).
     dagster = subprocess.Popen(
-        [str(VENV_BIN / "dagster"), "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", "3999"],
+        [str(ROOT / "tai"), "run"],
         env=env,
         cwd=ROOT,
         stdout=subprocess.DEVNULL,

@@ -74,7 +74,7 @@ class PollingSettings(dg.ConfigurableResource):
     poll_interval_seconds: int = Field(default=60, description="TAI_POLL_INTERVAL_SECONDS")
     poll_batch: int = Field(default=10, description="TAI_POLL_BATCH: polls per ingest run")
     tick_retention_minutes: int = Field(
-        default=30, description="TAI_TICK_RETENTION_MINUTES: polling sensor ticks kept this long"
+        default=15, description="TAI_TICK_RETENTION_MINUTES: polling sensor ticks kept this long"
     )
     player_session_gap_seconds: int = Field(
         default=2700, description="TAI_PLAYER_SESSION_GAP_SECONDS"

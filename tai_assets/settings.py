@@ -65,7 +65,7 @@ class Settings:
             player_session_gap_seconds=_int("TAI_PLAYER_SESSION_GAP_SECONDS", 2700),
             world_session_gap_seconds=_int("TAI_WORLD_SESSION_GAP_SECONDS", 1800),
             run_retention_days=_int("TAI_RUN_RETENTION_DAYS", 30),
-            tick_retention_minutes=max(1, _int("TAI_TICK_RETENTION_MINUTES", 30)),
+            tick_retention_minutes=max(1, _int("TAI_TICK_RETENTION_MINUTES", 15)),
             report_timezone=_str("TAI_REPORT_TIMEZONE", "Europe/Moscow"),
             checks_cron=_str("TAI_CHECKS_CRON", "0 */6 * * *"),
             freshness_cron=_str("TAI_FRESHNESS_CRON", "*/30 * * * *"),
