@@ -14,6 +14,7 @@ stops everything, and prints:
 import argparse
 import os
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -27,6 +28,13 @@ from tai_assets.simulator.launch import start_process, tai_environment
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    """Return a TCP port free on loopback right now."""
+    with closing(socket.socket()) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def folder_bytes(path: Path) -> int:
@@ -179,8 +187,8 @@ def main() -> None:
         "TAI_DATA_DIR": str(workdir / "data"),
         "TAI_POLL_INTERVAL_SECONDS": str(args.interval),
         "TAI_POLL_BATCH": str(args.batch),
-        "TAI_WEB_PORT": "3999",
-        "TAI_CODE_SERVER_PORT": "4999",
+        "TAI_WEB_PORT": str(free_port()),
+        "TAI_CODE_SERVER_PORT": str(free_port()),
     }
     started = time.monotonic()
     seen: dict[int, float] = {}
