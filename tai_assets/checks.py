@@ -17,6 +17,7 @@ import duckdb
 from tai_assets.clock import utc_now
 from tai_assets.markdown import frame_to_markdown
 from tai_assets.resources import PollingSettings, WarehouseResource
+from tai_assets.sensors import last_tick_time
 
 
 class PollingChecksConfig(dg.Config):
@@ -84,11 +85,15 @@ def _freshness_rule(asset: str) -> Rule:
     return Rule(
         f"{asset}_fresh",
         asset,
-        "The newest poll is at most a batch plus 3 poll intervals old "
-        "(polls reach the warehouse in batches).",
-        f"""SELECT max(polled_at) AS last_poll FROM raw.{asset}
+        "The collector polled within the last 3 poll intervals (its sensor's last tick), and "
+        "the newest poll reached the warehouse within a batch plus 3 intervals (polls arrive "
+        "in batches).",
+        f"""SELECT max(polled_at) AS newest_in_warehouse,
+                   CAST($collector_last AS TIMESTAMP) AS collector_last_polled
+            FROM raw.{asset}
             HAVING max(polled_at) IS NULL
-                OR max(polled_at) < $now - to_seconds($stale_after)""",
+                OR max(polled_at) < $now - to_seconds($undelivered_after)
+                OR CAST($collector_last AS TIMESTAMP) < $now - to_seconds($stale_after)""",
         severity=dg.AssetCheckSeverity.WARN,
     )
 
@@ -172,13 +177,24 @@ def evaluate_rule(conn: duckdb.DuckDBPyConnection, rule: Rule, params: dict) -> 
 
 
 def rule_params(
-    polling: PollingSettings, lookback_days: int, gap_seconds: int, now: datetime
+    polling: PollingSettings,
+    lookback_days: int,
+    gap_seconds: int,
+    now: datetime,
+    collector_last: datetime | None = None,
 ) -> dict:
-    """Return the parameters the rules use: the time window, the gap and the staleness limit."""
+    """Return the parameters the rules use: the time window, the gap, the staleness limits and
+    when the collector last polled (None when unknown: then only the warehouse is judged)."""
     naive_now = now.replace(tzinfo=None)
     since = naive_now - timedelta(days=lookback_days) if lookback_days > 0 else datetime(1970, 1, 1)
-    stale_after = (polling.poll_batch + 3) * polling.poll_interval_seconds
-    return {"since": since, "now": naive_now, "gap": gap_seconds, "stale_after": stale_after}
+    return {
+        "since": since,
+        "now": naive_now,
+        "gap": gap_seconds,
+        "stale_after": 3 * polling.poll_interval_seconds,
+        "undelivered_after": (polling.poll_batch + 3) * polling.poll_interval_seconds,
+        "collector_last": collector_last,
+    }
 
 
 def _specs(rules: list[Rule]) -> list[dg.AssetCheckSpec]:
@@ -195,9 +211,9 @@ def server_polling_checks(
     polling: PollingSettings,
 ) -> Iterator[dg.AssetCheckResult]:
     """Evaluate the game-server rules (raw polls, online series, player sessions)."""
-    params = rule_params(
-        polling, config.lookback_days, polling.player_session_gap_seconds, utc_now()
-    )
+    gap = polling.player_session_gap_seconds
+    collector = last_tick_time(context.instance, "server_poll_sensor")
+    params = rule_params(polling, config.lookback_days, gap, utc_now(), collector)
     selected = {key.name for key in context.selected_asset_check_keys}
     with warehouse.connect() as conn:
         for rule in SERVER_RULES:
@@ -215,9 +231,9 @@ def world_polling_checks(
     polling: PollingSettings,
 ) -> Iterator[dg.AssetCheckResult]:
     """Evaluate the worlds rules (raw polls, worlds history, world sessions)."""
-    params = rule_params(
-        polling, config.lookback_days, polling.world_session_gap_seconds, utc_now()
-    )
+    gap = polling.world_session_gap_seconds
+    collector = last_tick_time(context.instance, "world_poll_sensor")
+    params = rule_params(polling, config.lookback_days, gap, utc_now(), collector)
     selected = {key.name for key in context.selected_asset_check_keys}
     with warehouse.connect() as conn:
         for rule in WORLD_RULES:

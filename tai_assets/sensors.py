@@ -7,9 +7,15 @@ Sensors never open the warehouse. A tick that fails to poll records the failure 
 
 import hashlib
 import time
+from datetime import UTC, datetime
 
 import dagster as dg
-from dagster._core.scheduler.instigation import InstigatorType, TickStatus
+from dagster._core.scheduler.instigation import (
+    InstigatorState,
+    InstigatorType,
+    SensorInstigatorData,
+    TickStatus,
+)
 
 from tai_assets.clock import utc_now
 from tai_assets.polling.records import (
@@ -45,6 +51,30 @@ def batch_run_key(source: str, pending: list[dict]) -> str:
     return f"{source}:{pending[0]['polled_at']}:{len(pending)}:{digest[:12]}"
 
 
+def sensor_states(instance: dg.DagsterInstance, sensor_name: str) -> list[InstigatorState]:
+    """Return the instance's stored states of the sensor called `sensor_name` (one per code
+    location that defines it; none when it never ticked or the instance keeps no schedules)."""
+    if instance.schedule_storage is None:
+        return []
+    states = instance.all_instigator_state(instigator_type=InstigatorType.SENSOR)
+    return [state for state in states if state.name == sensor_name]
+
+
+def last_tick_time(instance: dg.DagsterInstance, sensor_name: str) -> datetime | None:
+    """Return when the sensor last ticked (= took its last poll) as naive UTC, or None.
+
+    Polls reach the warehouse a batch at a time; the sensor's last tick says whether the
+    collector itself is still polling.
+    """
+    stamps = [
+        state.instigator_data.last_tick_timestamp
+        for state in sensor_states(instance, sensor_name)
+        if isinstance(state.instigator_data, SensorInstigatorData)
+        and state.instigator_data.last_tick_timestamp
+    ]
+    return datetime.fromtimestamp(max(stamps), UTC).replace(tzinfo=None) if stamps else None
+
+
 def purge_old_ticks(context: dg.SensorEvaluationContext, retention_minutes: int) -> None:
     """Delete this sensor's skipped and run-launching ticks older than the retention.
 
@@ -58,14 +88,13 @@ def purge_old_ticks(context: dg.SensorEvaluationContext, retention_minutes: int)
         instance = context.instance
     except dg.DagsterInvariantViolationError:
         return  # evaluated without an instance (a bare test context): no ticks to purge
-    for state in instance.all_instigator_state(instigator_type=InstigatorType.SENSOR):
-        if state.name == context.sensor_name:
-            instance.purge_ticks(
-                state.instigator_origin_id,
-                state.selector_id,
-                before=before,
-                tick_statuses=[TickStatus.SKIPPED, TickStatus.SUCCESS],
-            )
+    for state in sensor_states(instance, context.sensor_name):
+        instance.purge_ticks(
+            state.instigator_origin_id,
+            state.selector_id,
+            before=before,
+            tick_statuses=[TickStatus.SKIPPED, TickStatus.SUCCESS],
+        )
 
 
 def batch_or_wait(

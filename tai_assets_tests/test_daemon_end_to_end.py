@@ -6,12 +6,14 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 
 import dagster as dg
 import duckdb
 import pytest
 from dagster._core.scheduler.instigation import InstigatorType, TickStatus
 
+from tai_assets.sensors import last_tick_time
 from tai_assets.settings import PROJECT_DIR
 from tai_assets.simulator.launch import start_process, tai_environment
 
@@ -93,6 +95,7 @@ def test_daemon_runs_the_sensors_and_their_runs_fill_the_warehouse(simulator_pro
             time.sleep(max(0.0, started + TICK_RETENTION_SECONDS + 30 - time.monotonic()))
             ticks = polling_ticks(instance)
             checked_at = time.time()
+            last_ticks = {name: last_tick_time(instance, name) for name in ticks}
             failed = instance.get_run_records(
                 filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.FAILURE])
             )
@@ -115,6 +118,10 @@ def test_daemon_runs_the_sensors_and_their_runs_fill_the_warehouse(simulator_pro
     assert ("ok",) in statuses
 
     assert set(ticks) == {"server_poll_sensor", "world_poll_sensor"}
+    # What the freshness checks read: the last tick of a polling sensor is seconds old.
+    now = datetime.fromtimestamp(checked_at, UTC).replace(tzinfo=None)
+    for name, last in last_ticks.items():
+        assert last is not None and (now - last).total_seconds() < 20, (name, last, now)
     for name, kept in ticks.items():
         # Ticks every 2 s for 90 s and more; only the last retention (plus a batch) is kept.
         assert 0 < len(kept) < 45, (name, len(kept))

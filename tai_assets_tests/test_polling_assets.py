@@ -161,9 +161,9 @@ def test_rebuild_job_recomputes_what_ingest_derived(resources, tmp_path):
     assert derived() == before
 
 
-def evaluate(database: str, rules, now: datetime) -> dict[str, bool]:
+def evaluate(database: str, rules, now: datetime, collector_last=None) -> dict[str, bool]:
     settings = PollingSettings(poll_interval_seconds=60, poll_batch=4)
-    params = polling_checks.rule_params(settings, 0, 2700, now)
+    params = polling_checks.rule_params(settings, 0, 2700, now, collector_last)
     with duckdb.connect(database) as conn:
         return {r.name: polling_checks.evaluate_rule(conn, r, params).passed for r in rules}
 
@@ -177,6 +177,18 @@ def test_checks_pass_on_clean_data_and_fail_on_broken_rules(resources):
 
     stale = evaluate(database, polling_checks.SERVER_RULES, T0 + timedelta(hours=1))
     assert stale["raw_server_polls_fresh"] is False
+
+    # The newest poll in the warehouse is at 3 min; a batch (4) plus 3 intervals is 7 min.
+    def fresh_at(minutes: float, collector_minutes: float | None) -> bool:
+        collector = None
+        if collector_minutes is not None:
+            collector = (T0 + timedelta(minutes=collector_minutes)).replace(tzinfo=None)
+        rules = [r for r in polling_checks.SERVER_RULES if r.name == "raw_server_polls_fresh"]
+        return evaluate(database, rules, T0 + timedelta(minutes=minutes), collector)[rules[0].name]
+
+    assert fresh_at(9, collector_minutes=8.5)  # polls pending in the sensor: fine
+    assert not fresh_at(9, collector_minutes=5.5)  # the sensor stopped polling 3.5 intervals ago
+    assert not fresh_at(10.5, collector_minutes=10)  # polling, but nothing reaches the warehouse
 
     with duckdb.connect(database) as conn:
         conn.execute("UPDATE raw.raw_server_polls SET online = 0 WHERE status = 'ok'")

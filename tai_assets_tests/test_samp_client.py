@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import socket
 import time
 from datetime import UTC, datetime, timedelta
@@ -149,3 +150,32 @@ def test_unresolvable_host_does_not_raise():
     result = query_server("no-such-host.invalid", 7777, **FAST)
     assert result.status == "unreachable"
     assert "resolve" in result.error
+
+
+class JoinAtClientListClock(ManualClock):
+    """A clock that reads `before` until the server has been asked for the player list (`c`),
+    then `after`: a player joins between the `i` and the `c` of a poll."""
+
+    def __init__(self, before: datetime, after: datetime) -> None:
+        super().__init__(before)
+        self.before, self.after = before, after
+        self.sim: Simulator | None = None
+
+    def now(self) -> datetime:
+        asked_list = self.sim is not None and self.sim.stats.udp_requests["c"] > 0
+        return self.after if asked_list else self.before
+
+
+def test_a_join_between_i_and_c_is_counted_by_asking_i_again():
+    probe = Simulator(SimulatorConfig(seed=7), clock=ManualClock(PEAK))
+    minutes = (PEAK + timedelta(minutes=m) for m in range(240))
+    counts = [(t, len(probe.population.online_at(t.timestamp()))) for t in minutes]
+    before, after = next((a, b) for a, b in itertools.pairwise(counts) if a[1] < b[1] <= 100)
+    clock = JoinAtClientListClock(before[0], after[0])
+    clock.sim = sim = Simulator(SimulatorConfig(seed=7), clock=clock)
+    with sim.serve() as running:
+        result = query_server("127.0.0.1", running.udp_port, **FAST)
+    assert result.status == "ok", result.error
+    assert sim.stats.udp_requests["i"] == 2  # asked again after the list
+    assert len(result.player_names) == after[1] > before[1]
+    assert result.online == after[1]

@@ -192,6 +192,13 @@ def query_server(
             return ServerPollResult(
                 status="count_only", player_names=None, error=error or "no answer", **base
             )
+        if len(players) > info.players:
+            # Someone joined between `i` and `c`: ask `i` once more so that the count recorded
+            # covers the names (if it still does not, the poll is kept as it is and the
+            # count_covers_names check shows it).
+            again, _, _ = exchange.ask(b"i", timeout_s, 1, parse_info)
+            if again is not None and again.players >= len(players):
+                base.update(online=again.players, max_players=again.max_players)
         return ServerPollResult(
             status="ok", player_names=[p.name for p in players], error=None, **base
         )
