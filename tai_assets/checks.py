@@ -17,7 +17,7 @@ import duckdb
 from tai_assets.clock import utc_now
 from tai_assets.markdown import frame_to_markdown
 from tai_assets.resources import PollingSettings, WarehouseResource
-from tai_assets.sensors import last_tick_time
+from tai_assets.sensors import SERVER_SENSOR, WORLD_SENSOR, last_tick_time
 
 
 class PollingChecksConfig(dg.Config):
@@ -212,7 +212,7 @@ def server_polling_checks(
 ) -> Iterator[dg.AssetCheckResult]:
     """Evaluate the game-server rules (raw polls, online series, player sessions)."""
     gap = polling.player_session_gap_seconds
-    collector = last_tick_time(context.instance, "server_poll_sensor")
+    collector = last_tick_time(context.instance, SERVER_SENSOR)
     params = rule_params(polling, config.lookback_days, gap, utc_now(), collector)
     selected = {key.name for key in context.selected_asset_check_keys}
     with warehouse.connect() as conn:
@@ -232,7 +232,7 @@ def world_polling_checks(
 ) -> Iterator[dg.AssetCheckResult]:
     """Evaluate the worlds rules (raw polls, worlds history, world sessions)."""
     gap = polling.world_session_gap_seconds
-    collector = last_tick_time(context.instance, "world_poll_sensor")
+    collector = last_tick_time(context.instance, WORLD_SENSOR)
     params = rule_params(polling, config.lookback_days, gap, utc_now(), collector)
     selected = {key.name for key in context.selected_asset_check_keys}
     with warehouse.connect() as conn:

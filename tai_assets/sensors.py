@@ -29,10 +29,12 @@ from tai_assets.polling.records import (
 from tai_assets.resources import ChronoApiResource, GameServerResource, PollingSettings
 from tai_assets.settings import Settings
 
-# The ingest op of each source, and how its pending polls become the op's run config.
+# Each source's sensor, its ingest op, and how its pending polls become the op's run config.
+SERVER_SENSOR = "server_poll_sensor"
+WORLD_SENSOR = "world_poll_sensor"
 INGEST_OPS = {
-    "server": ("ingest_server_polls", server_batch),
-    "worlds": ("ingest_world_polls", world_batch),
+    "server": (SERVER_SENSOR, "ingest_server_polls", server_batch),
+    "worlds": (WORLD_SENSOR, "ingest_world_polls", world_batch),
 }
 
 
@@ -75,7 +77,9 @@ def last_tick_time(instance: dg.DagsterInstance, sensor_name: str) -> datetime |
     return datetime.fromtimestamp(max(stamps), UTC).replace(tzinfo=None) if stamps else None
 
 
-def purge_old_ticks(context: dg.SensorEvaluationContext, retention_minutes: int) -> None:
+def purge_old_ticks(
+    context: dg.SensorEvaluationContext, sensor_name: str, retention_minutes: int
+) -> None:
     """Delete this sensor's skipped and run-launching ticks older than the retention.
 
     Each of the 2,880 polling ticks a day is a row in the instance carrying the cursor (the
@@ -88,7 +92,7 @@ def purge_old_ticks(context: dg.SensorEvaluationContext, retention_minutes: int)
         instance = context.instance
     except dg.DagsterInvariantViolationError:
         return  # evaluated without an instance (a bare test context): no ticks to purge
-    for state in sensor_states(instance, context.sensor_name):
+    for state in sensor_states(instance, sensor_name):
         instance.purge_ticks(
             state.instigator_origin_id,
             state.selector_id,
@@ -114,8 +118,8 @@ def batch_or_wait(
             skip_reason=f"{summary}; {len(pending)}/{batch_size} polls pending",
             cursor=encode_pending(pending),
         )
-    purge_old_ticks(context, polling.tick_retention_minutes)
-    op_name, to_config = INGEST_OPS[source]
+    sensor_name, op_name, to_config = INGEST_OPS[source]
+    purge_old_ticks(context, sensor_name, polling.tick_retention_minutes)
     request = dg.RunRequest(
         run_key=batch_run_key(source, pending),
         run_config={"ops": {op_name: {"config": to_config(pending)}}},
@@ -142,7 +146,7 @@ def build_polling_sensors(settings: Settings, ingest_server_job, ingest_world_jo
     """Return the two polling sensors, ticking every TAI_POLL_INTERVAL_SECONDS."""
 
     @dg.sensor(
-        name="server_poll_sensor",
+        name=SERVER_SENSOR,
         job=ingest_server_job,
         minimum_interval_seconds=settings.poll_interval_seconds,
         default_status=dg.DefaultSensorStatus.RUNNING,
@@ -162,7 +166,7 @@ def build_polling_sensors(settings: Settings, ingest_server_job, ingest_world_jo
         return batch_or_wait(context, polling, "server", pending, summary)
 
     @dg.sensor(
-        name="world_poll_sensor",
+        name=WORLD_SENSOR,
         job=ingest_world_job,
         minimum_interval_seconds=settings.poll_interval_seconds,
         default_status=dg.DefaultSensorStatus.RUNNING,
