@@ -8,20 +8,21 @@ from tai_assets.maintenance import build_maintenance_schedule
 from tai_assets.settings import Settings
 
 
+def _utc_schedule(name: str, job, cron: str) -> dg.ScheduleDefinition:
+    """Return a schedule that is on from the start and reads its cron in UTC."""
+    return dg.ScheduleDefinition(
+        name=name,
+        job=job,
+        cron_schedule=cron,
+        default_status=dg.DefaultScheduleStatus.RUNNING,
+        execution_timezone="UTC",
+    )
+
+
 def build_polling_schedules(settings: Settings) -> list[dg.ScheduleDefinition]:
     """Return the schedules that keep the polling data checked and the instance bounded."""
-    checks = dg.ScheduleDefinition(
-        name="polling_checks_schedule",
-        job=polling_checks_job,
-        cron_schedule=settings.checks_cron,
-        default_status=dg.DefaultScheduleStatus.RUNNING,
-        execution_timezone="UTC",
-    )
-    freshness = dg.ScheduleDefinition(
-        name="polling_freshness_schedule",
-        job=polling_freshness_job,
-        cron_schedule=settings.freshness_cron,
-        default_status=dg.DefaultScheduleStatus.RUNNING,
-        execution_timezone="UTC",
-    )
-    return [freshness, checks, build_maintenance_schedule(settings.run_retention_days)]
+    return [
+        _utc_schedule("polling_freshness_schedule", polling_freshness_job, settings.freshness_cron),
+        _utc_schedule("polling_checks_schedule", polling_checks_job, settings.checks_cron),
+        build_maintenance_schedule(settings.run_retention_days),
+    ]

@@ -115,13 +115,14 @@ def server_batch(records: list[dict]) -> dict:
     names = sorted({name for record in records for name in record.get("player_names") or []})
     hostnames = sorted({record["hostname"] for record in records if "hostname" in record})
     index = {name: i for i, name in enumerate(names)}
+    hostname_index = {hostname: i for i, hostname in enumerate(hostnames)}
     polls = []
     for record in records:
         poll = {k: v for k, v in record.items() if k not in ("player_names", "hostname")}
         if record.get("player_names") is not None:
             poll["players"] = [index[name] for name in record["player_names"]]
         if "hostname" in record:
-            poll["hostname_index"] = hostnames.index(record["hostname"])
+            poll["hostname_index"] = hostname_index[record["hostname"]]
         polls.append(poll)
     return {"names": names, "hostnames": hostnames, "polls": polls}
 
@@ -129,9 +130,9 @@ def server_batch(records: list[dict]) -> dict:
 def expand_server_batch(batch: dict) -> list[dict]:
     """Return the plain poll records (with `player_names`) a `server_batch` config holds."""
     names, hostnames = batch.get("names") or [], batch.get("hostnames") or []
+    packed = ("players", "hostname_index")
     records = []
     for poll in batch.get("polls") or []:
-        packed = ("players", "hostname_index")
         record = {k: v for k, v in poll.items() if k not in packed and v is not None}
         if poll.get("hostname_index") is not None:
             record["hostname"] = hostnames[poll["hostname_index"]]
