@@ -1,8 +1,9 @@
 """Asset checks on the polling tables: every rule is a SQL query that returns the offending rows.
 
-The checks of one source run as one op (a `multi_asset_check`), runnable from the UI. The two
-freshness checks are scheduled often (`TAI_FRESHNESS_CRON`), the data-quality rules less often
-(`TAI_CHECKS_CRON`): every evaluation is kept in the instance, so their cadence is its growth.
+The checks of one source run as one op (a `multi_asset_check`), runnable from the UI and
+scheduled by `TAI_CHECKS_CRON`: every evaluation is kept in the instance, so their cadence is its
+growth. The two freshness checks are also reported every few minutes, without a run, by
+`polling_freshness_sensor` (see `freshness.py`).
 Each check looks at the last `lookback_days` of data so that its cost does not grow with history
 (set `lookback_days: 0` in run config to check everything).
 """
@@ -15,9 +16,15 @@ import dagster as dg
 import duckdb
 
 from tai_assets.clock import utc_now
+from tai_assets.freshness import (
+    FRESHNESS_CHECKS,
+    SERVER_FRESHNESS,
+    WORLD_FRESHNESS,
+    FreshnessCheck,
+    freshness_result,
+)
 from tai_assets.markdown import frame_to_markdown
 from tai_assets.resources import PollingSettings, WarehouseResource
-from tai_assets.sensors import SERVER_SENSOR, WORLD_SENSOR, last_tick_time
 
 
 class PollingChecksConfig(dg.Config):
@@ -81,23 +88,6 @@ _WORLD_SIGHTINGS = """
     WHERE status = 'ok' AND polled_at >= $since - to_seconds($gap) - INTERVAL 1 DAY"""
 
 
-def _freshness_rule(asset: str) -> Rule:
-    return Rule(
-        f"{asset}_fresh",
-        asset,
-        "The collector polled within the last 3 poll intervals (its sensor's last tick), and "
-        "the newest poll reached the warehouse within a batch plus 3 intervals (polls arrive "
-        "in batches).",
-        f"""SELECT max(polled_at) AS newest_in_warehouse,
-                   CAST($collector_last AS TIMESTAMP) AS collector_last_polled
-            FROM raw.{asset}
-            HAVING max(polled_at) IS NULL
-                OR max(polled_at) < $now - to_seconds($undelivered_after)
-                OR CAST($collector_last AS TIMESTAMP) < $now - to_seconds($stale_after)""",
-        severity=dg.AssetCheckSeverity.WARN,
-    )
-
-
 SERVER_RULES = [
     Rule(
         "raw_server_polls_unique_and_past",
@@ -115,7 +105,6 @@ SERVER_RULES = [
            WHERE polled_at >= $since AND status = 'ok'
              AND (online IS NULL OR online < len(player_names))""",
     ),
-    _freshness_rule("raw_server_polls"),
     Rule(
         "server_online_no_repeats",
         "server_online",
@@ -140,7 +129,6 @@ WORLD_RULES = [
            WHERE polled_at >= $since GROUP BY polled_at, world_index
            HAVING count(*) > 1 OR polled_at > $now + INTERVAL 1 MINUTE""",
     ),
-    _freshness_rule("raw_world_polls"),
     Rule(
         "worlds_online_no_consecutive_duplicates",
         "worlds_online",
@@ -176,33 +164,51 @@ def evaluate_rule(conn: duckdb.DuckDBPyConnection, rule: Rule, params: dict) -> 
     )
 
 
-def rule_params(
-    polling: PollingSettings,
-    lookback_days: int,
-    gap_seconds: int,
-    now: datetime,
-    collector_last: datetime | None = None,
-) -> dict:
-    """Return the parameters the rules use: the time window, the gap, the staleness limits and
-    when the collector last polled (None when unknown: then only the warehouse is judged)."""
+def rule_params(lookback_days: int, gap_seconds: int, now: datetime) -> dict:
+    """Return the parameters the rules use: the time window and the gap."""
     naive_now = now.replace(tzinfo=None)
     since = naive_now - timedelta(days=lookback_days) if lookback_days > 0 else datetime(1970, 1, 1)
-    return {
-        "since": since,
-        "now": naive_now,
-        "gap": gap_seconds,
-        "stale_after": 3 * polling.poll_interval_seconds,
-        "undelivered_after": (polling.poll_batch + 3) * polling.poll_interval_seconds,
-        "collector_last": collector_last,
-    }
+    return {"since": since, "now": naive_now, "gap": gap_seconds}
 
 
-def _specs(rules: list[Rule]) -> list[dg.AssetCheckSpec]:
-    return [dg.AssetCheckSpec(r.name, asset=r.asset, description=r.description) for r in rules]
+def newest_poll_in_warehouse(conn: duckdb.DuckDBPyConnection, asset: str) -> datetime | None:
+    """Return the newest poll instant of a raw polls table (naive UTC), None when empty."""
+    table = {check.asset: f"raw.{check.asset}" for check in FRESHNESS_CHECKS}[asset]
+    return conn.execute(f"SELECT max(polled_at) FROM {table}").fetchone()[0]
+
+
+def _specs(rules: list[Rule], freshness: FreshnessCheck) -> list[dg.AssetCheckSpec]:
+    specs = [dg.AssetCheckSpec(r.name, asset=r.asset, description=r.description) for r in rules]
+    return [*specs, freshness.spec()]
+
+
+def evaluate_polling_checks(
+    context: dg.AssetCheckExecutionContext,
+    config: PollingChecksConfig,
+    warehouse: WarehouseResource,
+    polling: PollingSettings,
+    rules: list[Rule],
+    freshness: FreshnessCheck,
+    gap_seconds: int,
+) -> Iterator[dg.AssetCheckResult]:
+    """Yield the results of the selected rules of one source, and of its freshness check."""
+    now = utc_now()
+    params = rule_params(config.lookback_days, gap_seconds, now)
+    selected = {key.name for key in context.selected_asset_check_keys}
+    with warehouse.connect() as conn:
+        for rule in rules:
+            if rule.name in selected:
+                yield evaluate_rule(conn, rule, params)
+        if freshness.name in selected:
+            newest = newest_poll_in_warehouse(conn, freshness.asset)
+            yield freshness_result(freshness, context.instance, newest, polling, now)
 
 
 @dg.multi_asset_check(
-    specs=_specs(SERVER_RULES), name="server_polling_checks", pool="warehouse", can_subset=True
+    specs=_specs(SERVER_RULES, SERVER_FRESHNESS),
+    name="server_polling_checks",
+    pool="warehouse",
+    can_subset=True,
 )
 def server_polling_checks(
     context: dg.AssetCheckExecutionContext,
@@ -212,17 +218,16 @@ def server_polling_checks(
 ) -> Iterator[dg.AssetCheckResult]:
     """Evaluate the game-server rules (raw polls, online series, player sessions)."""
     gap = polling.player_session_gap_seconds
-    collector = last_tick_time(context.instance, SERVER_SENSOR)
-    params = rule_params(polling, config.lookback_days, gap, utc_now(), collector)
-    selected = {key.name for key in context.selected_asset_check_keys}
-    with warehouse.connect() as conn:
-        for rule in SERVER_RULES:
-            if rule.name in selected:
-                yield evaluate_rule(conn, rule, params)
+    yield from evaluate_polling_checks(
+        context, config, warehouse, polling, SERVER_RULES, SERVER_FRESHNESS, gap
+    )
 
 
 @dg.multi_asset_check(
-    specs=_specs(WORLD_RULES), name="world_polling_checks", pool="warehouse", can_subset=True
+    specs=_specs(WORLD_RULES, WORLD_FRESHNESS),
+    name="world_polling_checks",
+    pool="warehouse",
+    can_subset=True,
 )
 def world_polling_checks(
     context: dg.AssetCheckExecutionContext,
@@ -232,18 +237,9 @@ def world_polling_checks(
 ) -> Iterator[dg.AssetCheckResult]:
     """Evaluate the worlds rules (raw polls, worlds history, world sessions)."""
     gap = polling.world_session_gap_seconds
-    collector = last_tick_time(context.instance, WORLD_SENSOR)
-    params = rule_params(polling, config.lookback_days, gap, utc_now(), collector)
-    selected = {key.name for key in context.selected_asset_check_keys}
-    with warehouse.connect() as conn:
-        for rule in WORLD_RULES:
-            if rule.name in selected:
-                yield evaluate_rule(conn, rule, params)
+    yield from evaluate_polling_checks(
+        context, config, warehouse, polling, WORLD_RULES, WORLD_FRESHNESS, gap
+    )
 
 
 POLLING_CHECKS = [server_polling_checks, world_polling_checks]
-FRESHNESS_CHECK_KEYS = [
-    dg.AssetCheckKey(dg.AssetKey(rule.asset), rule.name)
-    for rule in SERVER_RULES + WORLD_RULES
-    if rule.name.endswith("_fresh")
-]

@@ -31,7 +31,7 @@ from tai_assets.resources import (
     WarehouseResource,
 )
 from tai_assets.schedules import build_polling_schedules
-from tai_assets.sensors import build_polling_sensors
+from tai_assets.sensors import build_freshness_sensor, build_polling_sensors
 from tai_assets.settings import Settings
 from tai_assets.training_api.resource import TrainingApiResource
 
@@ -59,6 +59,7 @@ def build_resources(settings: Settings) -> dict:
             poll_interval_seconds=settings.poll_interval_seconds,
             poll_batch=settings.poll_batch,
             tick_retention_minutes=settings.tick_retention_minutes,
+            run_detail_retention_minutes=settings.run_detail_retention_minutes,
             player_session_gap_seconds=settings.player_session_gap_seconds,
             world_session_gap_seconds=settings.world_session_gap_seconds,
         ),
@@ -73,6 +74,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         jobs=[*POLLING_JOBS, *SNAPSHOT_JOBS, *ANALYTICS_JOBS, purge_old_runs_job],
         sensors=[
             *build_polling_sensors(settings, ingest_server_job, ingest_world_job),
+            build_freshness_sensor(settings),
             *ANALYTICS_SENSORS,
         ],
         schedules=[*build_polling_schedules(settings), *SNAPSHOT_SCHEDULES, *ANALYTICS_SCHEDULES],

@@ -3,7 +3,7 @@
 import dagster as dg
 
 from tai_assets.assets.polling import SERVER_SPECS, WORLD_SPECS
-from tai_assets.checks import FRESHNESS_CHECK_KEYS, server_polling_checks, world_polling_checks
+from tai_assets.checks import server_polling_checks, world_polling_checks
 
 SERVER_KEYS = [spec.key for spec in SERVER_SPECS]
 WORLD_KEYS = [spec.key for spec in WORLD_SPECS]
@@ -49,18 +49,9 @@ polling_checks_job = dg.define_asset_job(
     description="Evaluates the data-quality and freshness checks of the polling tables.",
 )
 
-polling_freshness_job = dg.define_asset_job(
-    "polling_freshness_job",
-    selection=dg.AssetSelection.checks(*FRESHNESS_CHECK_KEYS),
-    executor_def=dg.in_process_executor,
-    tags={"tai/kind": "checks"},
-    description="Evaluates only the freshness checks: is each collector still delivering polls?",
-)
-
 POLLING_JOBS = [
     ingest_server_job,
     ingest_world_job,
     rebuild_derived_job,
     polling_checks_job,
-    polling_freshness_job,
 ]

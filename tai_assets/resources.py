@@ -76,6 +76,11 @@ class PollingSettings(dg.ConfigurableResource):
     tick_retention_minutes: int = Field(
         default=15, description="TAI_TICK_RETENTION_MINUTES: polling sensor ticks kept this long"
     )
+    run_detail_retention_minutes: int = Field(
+        default=60,
+        description="TAI_RUN_DETAIL_RETENTION_MINUTES: step detail of succeeded ingest runs "
+        "kept this long",
+    )
     player_session_gap_seconds: int = Field(
         default=2700, description="TAI_PLAYER_SESSION_GAP_SECONDS"
     )

@@ -1,9 +1,9 @@
-"""Schedules of the polling pipeline: freshness (every half hour by default), the data-quality
-checks (every 6 hours), the daily purge."""
+"""Schedules of the polling pipeline: the data-quality checks (every 6 hours by default) and
+the daily purge. (Freshness is reported by a sensor, without runs.)"""
 
 import dagster as dg
 
-from tai_assets.jobs import polling_checks_job, polling_freshness_job
+from tai_assets.jobs import polling_checks_job
 from tai_assets.maintenance import build_maintenance_schedule
 from tai_assets.settings import Settings
 
@@ -22,7 +22,8 @@ def _utc_schedule(name: str, job, cron: str) -> dg.ScheduleDefinition:
 def build_polling_schedules(settings: Settings) -> list[dg.ScheduleDefinition]:
     """Return the schedules that keep the polling data checked and the instance bounded."""
     return [
-        _utc_schedule("polling_freshness_schedule", polling_freshness_job, settings.freshness_cron),
         _utc_schedule("polling_checks_schedule", polling_checks_job, settings.checks_cron),
-        build_maintenance_schedule(settings.run_retention_days),
+        build_maintenance_schedule(
+            settings.run_retention_days, settings.run_detail_retention_minutes
+        ),
     ]

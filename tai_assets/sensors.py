@@ -6,18 +6,13 @@ Sensors never open the warehouse. A tick that fails to poll records the failure 
 """
 
 import hashlib
-import time
-from datetime import UTC, datetime
+from datetime import timedelta
 
 import dagster as dg
-from dagster._core.scheduler.instigation import (
-    InstigatorState,
-    InstigatorType,
-    SensorInstigatorData,
-    TickStatus,
-)
 
 from tai_assets.clock import utc_now
+from tai_assets.freshness import FRESHNESS_CHECKS, freshness_evaluation
+from tai_assets.maintenance import thin_succeeded_runs
 from tai_assets.polling.records import (
     decode_pending,
     encode_pending,
@@ -28,10 +23,15 @@ from tai_assets.polling.records import (
 )
 from tai_assets.resources import ChronoApiResource, GameServerResource, PollingSettings
 from tai_assets.settings import Settings
+from tai_assets.ticks import (
+    FRESHNESS_SENSOR,
+    SERVER_SENSOR,
+    WORLD_SENSOR,
+    purge_old_ticks,
+    sensor_instance,
+)
 
 # Each source's sensor, its ingest op, and how its pending polls become the op's run config.
-SERVER_SENSOR = "server_poll_sensor"
-WORLD_SENSOR = "world_poll_sensor"
 INGEST_OPS = {
     "server": (SERVER_SENSOR, "ingest_server_polls", server_batch),
     "worlds": (WORLD_SENSOR, "ingest_world_polls", world_batch),
@@ -53,52 +53,18 @@ def batch_run_key(source: str, pending: list[dict]) -> str:
     return f"{source}:{pending[0]['polled_at']}:{len(pending)}:{digest[:12]}"
 
 
-def sensor_states(instance: dg.DagsterInstance, sensor_name: str) -> list[InstigatorState]:
-    """Return the instance's stored states of the sensor called `sensor_name` (one per code
-    location that defines it; none when it never ticked or the instance keeps no schedules)."""
-    if instance.schedule_storage is None:
-        return []
-    states = instance.all_instigator_state(instigator_type=InstigatorType.SENSOR)
-    return [state for state in states if state.name == sensor_name]
-
-
-def last_tick_time(instance: dg.DagsterInstance, sensor_name: str) -> datetime | None:
-    """Return when the sensor last ticked (= took its last poll) as naive UTC, or None.
-
-    Polls reach the warehouse a batch at a time; the sensor's last tick says whether the
-    collector itself is still polling.
-    """
-    stamps = [
-        state.instigator_data.last_tick_timestamp
-        for state in sensor_states(instance, sensor_name)
-        if isinstance(state.instigator_data, SensorInstigatorData)
-        and state.instigator_data.last_tick_timestamp
-    ]
-    return datetime.fromtimestamp(max(stamps), UTC).replace(tzinfo=None) if stamps else None
-
-
-def purge_old_ticks(
-    context: dg.SensorEvaluationContext, sensor_name: str, retention_minutes: int
+def tidy_instance(
+    context: dg.SensorEvaluationContext, sensor_name: str, source: str, polling: PollingSettings
 ) -> None:
-    """Delete this sensor's skipped and run-launching ticks older than the retention.
-
-    Each of the 2,880 polling ticks a day is a row in the instance carrying the cursor (the
-    pending polls); the data they carried is in the warehouse and the runs, so only the recent
-    ticks are worth keeping. Dagster's own tick retention counts in whole days. Failed ticks are
-    left to that retention.
-    """
-    before = time.time() - retention_minutes * 60
-    try:
-        instance = context.instance
-    except dg.DagsterInvariantViolationError:
-        return  # evaluated without an instance (a bare test context): no ticks to purge
-    for state in sensor_states(instance, sensor_name):
-        instance.purge_ticks(
-            state.instigator_origin_id,
-            state.selector_id,
-            before=before,
-            tick_statuses=[TickStatus.SKIPPED, TickStatus.SUCCESS],
-        )
+    """Purge the sensor's old ticks and thin the step detail of its source's succeeded runs
+    (those that finished within the last day but before the detail retention)."""
+    instance = sensor_instance(context)
+    if instance is None:
+        return  # a bare test context: no instance to tidy
+    purge_old_ticks(instance, sensor_name, polling.tick_retention_minutes)
+    cutoff = utc_now() - timedelta(minutes=polling.run_detail_retention_minutes)
+    tags = {"tai/kind": "ingest", "tai/source": source}
+    thin_succeeded_runs(instance, tags, cutoff, cutoff - timedelta(days=1))
 
 
 def batch_or_wait(
@@ -110,7 +76,8 @@ def batch_or_wait(
 ) -> dg.SensorResult:
     """Return a run request for a full batch (and an empty cursor), or keep waiting.
 
-    Launching a batch is also when the sensor's old ticks are purged (once per batch).
+    Launching a batch is also when the instance is tidied, once per batch: the sensor's old
+    ticks are purged and its older succeeded runs lose their step detail.
     """
     batch_size = polling.poll_batch
     if len(pending) < batch_size:
@@ -119,7 +86,7 @@ def batch_or_wait(
             cursor=encode_pending(pending),
         )
     sensor_name, op_name, to_config = INGEST_OPS[source]
-    purge_old_ticks(context, sensor_name, polling.tick_retention_minutes)
+    tidy_instance(context, sensor_name, source, polling)
     request = dg.RunRequest(
         run_key=batch_run_key(source, pending),
         run_config={"ops": {op_name: {"config": to_config(pending)}}},
@@ -196,3 +163,32 @@ def build_polling_sensors(settings: Settings, ingest_server_job, ingest_world_jo
         return batch_or_wait(context, polling, "worlds", pending, summary)
 
     return [server_poll_sensor, world_poll_sensor]
+
+
+def build_freshness_sensor(settings: Settings) -> dg.SensorDefinition:
+    """Return the sensor that reports both freshness checks every TAI_FRESHNESS_MINUTES.
+
+    It reads the instance only (the collectors' last ticks, the raw assets' last
+    materializations) and reports the evaluations without a run: a run per evaluation would
+    cost a process start and ~60 KB of instance each time.
+    """
+
+    @dg.sensor(
+        name=FRESHNESS_SENSOR,
+        minimum_interval_seconds=settings.freshness_minutes * 60,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description="Reports the polling freshness checks (is each collector still polling, "
+        "do its polls reach the warehouse?) without launching a run.",
+    )
+    def polling_freshness_sensor(
+        context: dg.SensorEvaluationContext, polling: PollingSettings
+    ) -> dg.SensorResult:
+        now = utc_now()
+        evaluations = [
+            freshness_evaluation(check, context.instance, polling, now)
+            for check in FRESHNESS_CHECKS
+        ]
+        purge_old_ticks(context.instance, FRESHNESS_SENSOR, polling.tick_retention_minutes)
+        return dg.SensorResult(asset_events=evaluations)
+
+    return polling_freshness_sensor

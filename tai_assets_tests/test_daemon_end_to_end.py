@@ -11,11 +11,14 @@ from datetime import UTC, datetime
 import dagster as dg
 import duckdb
 import pytest
+from dagster._core.events import DagsterEventType
 from dagster._core.scheduler.instigation import InstigatorType, TickStatus
 
-from tai_assets.sensors import last_tick_time
+from tai_assets.freshness import FRESHNESS_CHECKS
+from tai_assets.maintenance import STEP_DETAIL_EVENTS
 from tai_assets.settings import PROJECT_DIR
 from tai_assets.simulator.launch import start_process, tai_environment
+from tai_assets.ticks import last_tick_time
 
 DEADLINE_SECONDS = 240
 TICK_RETENTION_SECONDS = 60
@@ -49,6 +52,34 @@ def polling_ticks(instance: dg.DagsterInstance) -> dict[str, list]:
     return ticks
 
 
+def freshness_reports(instance: dg.DagsterInstance) -> dict[str, list[dg.AssetCheckEvaluation]]:
+    """Return the freshness evaluations the instance holds, newest first, per check."""
+    reports = {}
+    for check in FRESHNESS_CHECKS:
+        history = instance.event_log_storage.get_asset_check_execution_history(check.key, 10)
+        reports[check.name] = [
+            record.event.asset_check_evaluation for record in history if record.event
+        ]
+    return reports
+
+
+def ingest_run_detail(instance: dg.DagsterInstance) -> list[tuple[bool, int]]:
+    """Return, per succeeded ingest run: does it still hold step detail, how many
+    materializations does it hold."""
+    found = []
+    for record in instance.get_run_records(
+        filters=dg.RunsFilter(tags={"tai/kind": "ingest"}, statuses=[dg.DagsterRunStatus.SUCCESS])
+    ):
+        types = [
+            entry.dagster_event.event_type
+            for entry in instance.all_logs(record.dagster_run.run_id)
+            if entry.dagster_event
+        ]
+        has_detail = any(event_type in STEP_DETAIL_EVENTS for event_type in types)
+        found.append((has_detail, types.count(DagsterEventType.ASSET_MATERIALIZATION)))
+    return found
+
+
 @pytest.mark.slow
 def test_daemon_runs_the_sensors_and_their_runs_fill_the_warehouse(simulator_process, tmp_path):
     home = tmp_path / "dagster_home"
@@ -63,6 +94,8 @@ def test_daemon_runs_the_sensors_and_their_runs_fill_the_warehouse(simulator_pro
         "TAI_POLL_INTERVAL_SECONDS": "2",
         "TAI_POLL_BATCH": "2",
         "TAI_TICK_RETENTION_MINUTES": str(TICK_RETENTION_SECONDS // 60),
+        "TAI_FRESHNESS_MINUTES": "1",
+        "TAI_RUN_DETAIL_RETENTION_MINUTES": "0",
     }
     subprocess.run(
         [sys.executable, "-m", "tai_assets.instance"], env=env, check=True, cwd=PROJECT_DIR
@@ -96,6 +129,8 @@ def test_daemon_runs_the_sensors_and_their_runs_fill_the_warehouse(simulator_pro
             ticks = polling_ticks(instance)
             checked_at = time.time()
             last_ticks = {name: last_tick_time(instance, name) for name in ticks}
+            freshness = freshness_reports(instance)
+            detail = ingest_run_detail(instance)
             failed = instance.get_run_records(
                 filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.FAILURE])
             )
@@ -122,6 +157,15 @@ def test_daemon_runs_the_sensors_and_their_runs_fill_the_warehouse(simulator_pro
     now = datetime.fromtimestamp(checked_at, UTC).replace(tzinfo=None)
     for name, last in last_ticks.items():
         assert last is not None and (now - last).total_seconds() < 20, (name, last, now)
+    # The freshness sensor reported both checks without a run (ticks at start, then each
+    # minute); by its second report the raw assets had delivered polls.
+    assert all(reports for reports in freshness.values()), freshness
+    newest = freshness["raw_server_polls_fresh"][0].metadata["newest_in_warehouse"]
+    assert isinstance(newest, dg.TimestampMetadataValue), freshness
+    # Detail retention 0: each batch thinned the runs that had already succeeded; every run
+    # keeps its three materializations.
+    assert any(not has_detail for has_detail, _ in detail), detail
+    assert all(materializations == 3 for _, materializations in detail), detail
     for name, kept in ticks.items():
         # Ticks every 2 s for 90 s and more; only the last retention (plus a batch) is kept.
         assert 0 < len(kept) < 45, (name, len(kept))

@@ -11,10 +11,13 @@ import pytest
 from tai_assets import checks as polling_checks
 from tai_assets.assets.polling import POLLING_ASSETS
 from tai_assets.clock import use_clock
+from tai_assets.freshness import judge_freshness
 from tai_assets.io_manager import TaiWarehouseIOManager
-from tai_assets.jobs import polling_freshness_job, rebuild_derived_job
+from tai_assets.jobs import rebuild_derived_job
 from tai_assets.polling.records import server_batch, world_batch
 from tai_assets.resources import PollingSettings, WarehouseResource
+from tai_assets.sensors import build_freshness_sensor
+from tai_assets.settings import Settings
 
 T0 = datetime(2026, 1, 5, 18, 0, tzinfo=UTC)
 
@@ -161,9 +164,8 @@ def test_rebuild_job_recomputes_what_ingest_derived(resources, tmp_path):
     assert derived() == before
 
 
-def evaluate(database: str, rules, now: datetime, collector_last=None) -> dict[str, bool]:
-    settings = PollingSettings(poll_interval_seconds=60, poll_batch=4)
-    params = polling_checks.rule_params(settings, 0, 2700, now, collector_last)
+def evaluate(database: str, rules, now: datetime) -> dict[str, bool]:
+    params = polling_checks.rule_params(0, 2700, now)
     with duckdb.connect(database) as conn:
         return {r.name: polling_checks.evaluate_rule(conn, r, params).passed for r in rules}
 
@@ -174,21 +176,6 @@ def test_checks_pass_on_clean_data_and_fail_on_broken_rules(resources):
     fresh = T0 + timedelta(minutes=5)
     assert all(evaluate(database, polling_checks.SERVER_RULES, fresh).values())
     assert all(evaluate(database, polling_checks.WORLD_RULES, fresh).values())
-
-    stale = evaluate(database, polling_checks.SERVER_RULES, T0 + timedelta(hours=1))
-    assert stale["raw_server_polls_fresh"] is False
-
-    # The newest poll in the warehouse is at 3 min; a batch (4) plus 3 intervals is 7 min.
-    def fresh_at(minutes: float, collector_minutes: float | None) -> bool:
-        collector = None
-        if collector_minutes is not None:
-            collector = (T0 + timedelta(minutes=collector_minutes)).replace(tzinfo=None)
-        rules = [r for r in polling_checks.SERVER_RULES if r.name == "raw_server_polls_fresh"]
-        return evaluate(database, rules, T0 + timedelta(minutes=minutes), collector)[rules[0].name]
-
-    assert fresh_at(9, collector_minutes=8.5)  # polls pending in the sensor: fine
-    assert not fresh_at(9, collector_minutes=5.5)  # the sensor stopped polling 3.5 intervals ago
-    assert not fresh_at(10.5, collector_minutes=10)  # polling, but nothing reaches the warehouse
 
     with duckdb.connect(database) as conn:
         conn.execute("UPDATE raw.raw_server_polls SET online = 0 WHERE status = 'ok'")
@@ -232,15 +219,56 @@ def test_checks_run_as_a_job_and_report_the_freshness_warning(resources):
     assert evaluations["player_sessions_separated_by_gap"].passed is True
 
 
-def test_freshness_job_evaluates_only_the_freshness_checks(resources):
-    ingest(resources)
+def test_freshness_rule_judges_the_collector_and_the_warehouse():
+    polling = PollingSettings(poll_interval_seconds=60, poll_batch=4)
+    newest = (T0 + timedelta(minutes=3)).replace(tzinfo=None)
+
+    # The newest poll in the warehouse is at 3 min; a batch (4) plus 3 intervals is 7 min.
+    def fresh_at(minutes: float, collector_minutes: float | None) -> bool:
+        collector = None
+        if collector_minutes is not None:
+            collector = (T0 + timedelta(minutes=collector_minutes)).replace(tzinfo=None)
+        now = T0 + timedelta(minutes=minutes)
+        return judge_freshness(newest, collector, now, polling)[0]
+
+    assert fresh_at(9, collector_minutes=8.5)  # polls pending in the sensor: fine
+    assert fresh_at(9, collector_minutes=None)  # no tick known: the warehouse alone decides
+    assert not fresh_at(9, collector_minutes=5.5)  # the sensor stopped polling 3.5 intervals ago
+    assert not fresh_at(10.5, collector_minutes=10)  # polling, but nothing reaches the warehouse
+    assert not judge_freshness(None, None, T0, polling)[0]  # nothing ever delivered
+
+
+def test_freshness_sensor_reports_both_checks_without_a_run(resources):
+    instance = dg.DagsterInstance.ephemeral()
+    sensor = build_freshness_sensor(Settings.from_env())
     defs = dg.Definitions(
         assets=POLLING_ASSETS,
         asset_checks=polling_checks.POLLING_CHECKS,
-        jobs=[polling_freshness_job],
+        sensors=[sensor],
         resources=resources,
     )
-    with use_clock(lambda: T0 + timedelta(hours=2)):
-        result = defs.resolve_job_def("polling_freshness_job").execute_in_process()
-    evaluations = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
-    assert evaluations == {"raw_server_polls_fresh": False, "raw_world_polls_fresh": False}
+    config = {
+        "ops": {
+            "ingest_server_polls": {"config": server_batch(SERVER_POLLS)},
+            "ingest_world_polls": {"config": world_batch(WORLD_POLLS)},
+        }
+    }
+    assert dg.materialize(POLLING_ASSETS, resources=resources, run_config=config, instance=instance)
+
+    def report(minutes: float) -> dict[str, dg.AssetCheckEvaluation]:
+        context = dg.build_sensor_context(
+            instance=instance, definitions=defs, resources={"polling": resources["polling"]}
+        )
+        with use_clock(lambda: T0 + timedelta(minutes=minutes)):
+            result = sensor(context)
+        assert not result.run_requests
+        return {e.check_name: e for e in result.asset_events}
+
+    soon = report(6)  # newest poll at 3 min (servers) and 2 min (worlds); limit 7 min
+    assert soon["raw_server_polls_fresh"].passed and soon["raw_world_polls_fresh"].passed
+    newest = soon["raw_server_polls_fresh"].metadata["newest_in_warehouse"].value
+    assert newest == (T0 + timedelta(minutes=3)).timestamp()
+    late = report(120)
+    assert not late["raw_server_polls_fresh"].passed
+    assert late["raw_world_polls_fresh"].severity == dg.AssetCheckSeverity.WARN
+    assert instance.get_runs_count() == 1  # the ingest run only

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import dagster as dg
 import polars as pl
 
+from tai_assets.freshness import newest_poll_metadata
 from tai_assets.io_manager import COMPACT_METADATA_KEY, WRITE_MODE_KEY, TableChange
 from tai_assets.polling.derive import (
     PLAYER_SESSIONS,
@@ -142,8 +143,10 @@ def batch_window(frame: pl.DataFrame, full_rebuild: bool) -> Window | None:
     return None if full_rebuild else Window.covering(frame["polled_at"].to_list())
 
 
-def _status_counts(frame: pl.DataFrame) -> dict[str, int]:
-    return dict(frame.group_by("status").len().sort("status").iter_rows())
+def _raw_metadata(frame: pl.DataFrame) -> dict:
+    """Per status, how many rows; and the newest poll (what the freshness sensor reads)."""
+    counts = dict(frame.group_by("status").len().sort("status").iter_rows())
+    return {**counts, **newest_poll_metadata(frame["polled_at"].to_list())}
 
 
 def _output(name: str, change: TableChange, **metadata) -> dg.Output:
@@ -170,7 +173,7 @@ def ingest_server_polls(
         yield dg.Output(
             TableChange(frame),
             output_name="raw_server_polls",
-            metadata=_status_counts(frame),
+            metadata=_raw_metadata(frame),
         )
     window = batch_window(frame, config.full_rebuild)
     derived = [n for n in ("server_online", "player_sessions") if n in selected]
@@ -207,7 +210,7 @@ def ingest_world_polls(
         yield dg.Output(
             TableChange(frame),
             output_name="raw_world_polls",
-            metadata={"polls_in_batch": polls.height, **_status_counts(frame)},
+            metadata={"polls_in_batch": polls.height, **_raw_metadata(frame)},
         )
     window = batch_window(frame, config.full_rebuild)
     derived = [n for n in ("world_sessions", "worlds_online") if n in selected]

@@ -1,0 +1,103 @@
+"""Keeping the Dagster instance small: step detail of succeeded runs thinned, old runs purged,
+on the deployment's own instance config (SQLite, one consolidated event log)."""
+
+from datetime import UTC, datetime, timedelta
+
+import dagster as dg
+import pytest
+from dagster._core.events import DagsterEventType
+
+from tai_assets.definitions import build_definitions
+from tai_assets.maintenance import STEP_DETAIL_EVENTS, purge_old_runs, thin_succeeded_runs
+from tai_assets.polling.records import server_batch
+from tai_assets.settings import PROJECT_DIR, Settings
+
+T0 = datetime(2026, 1, 5, 18, 0, tzinfo=UTC)
+SERVER = {"tai/kind": "ingest", "tai/source": "server"}
+
+
+@pytest.fixture
+def instance(tmp_path, monkeypatch):
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").symlink_to(PROJECT_DIR / "deploy" / "dagster.yaml")
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    monkeypatch.setenv("TAI_DATA_DIR", str(tmp_path / "data"))
+    with dg.DagsterInstance.get() as instance:
+        yield instance
+
+
+def ingest_run(instance: dg.DagsterInstance, first_minute: int) -> str:
+    polls = [
+        {
+            "polled_at": (T0 + timedelta(minutes=first_minute + k)).isoformat(),
+            "status": "ok",
+            "online": 2,
+            "max_players": 300,
+            "hostname": "TRAINING SANDBOX",
+            "player_names": ["Vasya", "Петя"][: 1 + k % 2],
+        }
+        for k in range(3)
+    ]
+    job = build_definitions(Settings.from_env()).resolve_job_def("ingest_server_polls_job")
+    result = job.execute_in_process(
+        run_config={"ops": {"ingest_server_polls": {"config": server_batch(polls)}}},
+        instance=instance,
+        tags={"tai/source": "server"},
+    )
+    assert result.success
+    return result.run_id
+
+
+def event_types(instance: dg.DagsterInstance, run_id: str) -> set[DagsterEventType]:
+    return {
+        entry.dagster_event.event_type
+        for entry in instance.all_logs(run_id)
+        if entry.dagster_event is not None
+    }
+
+
+def test_thinning_keeps_run_status_and_asset_history_and_drops_step_detail(instance):
+    old, recent = ingest_run(instance, 0), ingest_run(instance, 3)
+    before = event_types(instance, old)
+    assert DagsterEventType.STEP_OUTPUT in before and DagsterEventType.HANDLED_OUTPUT in before
+    old_finished = instance.get_run_record_by_id(old).update_timestamp
+    recent_finished = instance.get_run_record_by_id(recent).update_timestamp
+    assert old_finished < recent_finished
+
+    detail = [
+        entry
+        for entry in instance.all_logs(old)
+        if entry.dagster_event and entry.dagster_event.event_type in STEP_DETAIL_EVENTS
+    ]
+
+    between = old_finished + (recent_finished - old_finished) / 2
+    assert thin_succeeded_runs(instance, SERVER, between) == len(detail) > 0
+
+    kept = event_types(instance, old)
+    assert not kept & set(STEP_DETAIL_EVENTS)
+    assert {
+        DagsterEventType.RUN_START,
+        DagsterEventType.RUN_SUCCESS,
+        DagsterEventType.ASSET_MATERIALIZATION,
+        DagsterEventType.ASSET_MATERIALIZATION_PLANNED,
+    } <= kept
+    assert event_types(instance, recent) == before  # finished after the cutoff: untouched
+    assert instance.get_run_by_id(old).status == dg.DagsterRunStatus.SUCCESS
+    for asset in ("raw_server_polls", "server_online", "player_sessions"):
+        history = instance.fetch_materializations(dg.AssetKey(asset), limit=10).records
+        assert [record.run_id for record in history] == [recent, old]
+
+    # Another source's runs are not touched; thinning twice deletes nothing more.
+    now = datetime.now(UTC)
+    assert thin_succeeded_runs(instance, {**SERVER, "tai/source": "worlds"}, now) == 0
+    assert thin_succeeded_runs(instance, SERVER, between) == 0
+
+
+def test_purge_deletes_finished_runs_past_the_retention_with_their_events(instance):
+    run_id = ingest_run(instance, 0)
+    assert purge_old_runs(instance, retention_days=1, kinds=["ingest"]) == 0
+    assert instance.has_run(run_id)
+    assert purge_old_runs(instance, retention_days=0, kinds=["ingest"]) == 1
+    assert not instance.has_run(run_id)
+    assert instance.all_logs(run_id) == []
