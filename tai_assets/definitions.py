@@ -68,17 +68,18 @@ def build_resources(settings: Settings) -> dict:
 
 def build_definitions(settings: Settings) -> dg.Definitions:
     """Return tai's Definitions for the given settings."""
+    resources = build_resources(settings)
     return dg.Definitions(
         assets=[*POLLING_ASSETS, *SNAPSHOT_ASSETS, *ANALYTICS_ASSETS],
         asset_checks=[*POLLING_CHECKS, *SNAPSHOT_CHECKS, *ANALYTICS_CHECKS],
         jobs=[*POLLING_JOBS, *SNAPSHOT_JOBS, *ANALYTICS_JOBS, purge_old_runs_job],
         sensors=[
-            *build_polling_sensors(settings, ingest_server_job, ingest_world_job),
+            *build_polling_sensors(settings, ingest_server_job, ingest_world_job, resources),
             build_freshness_sensor(settings),
             *ANALYTICS_SENSORS,
         ],
         schedules=[*build_polling_schedules(settings), *SNAPSHOT_SCHEDULES, *ANALYTICS_SCHEDULES],
-        resources=build_resources(settings),
+        resources=resources,
     )
 
 

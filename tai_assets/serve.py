@@ -59,8 +59,15 @@ def stop(processes: list[subprocess.Popen]) -> None:
             process.wait()
 
 
+# The daemon thread that launches automatic run retries wakes every 5 s by default and reads the
+# event log each time (about 0.3 % of a core here); a retry 30 s after a failure is soon enough.
+DAEMON_ENVIRONMENT = {"DAGSTER_EVENT_LOG_CONSUMER_DAEMON_INTERVAL_SECONDS": "30"}
+
+
 def serve() -> int:
     """Start the deployment and supervise it until a signal or a child's exit; return a code."""
+    for name, value in DAEMON_ENVIRONMENT.items():
+        os.environ.setdefault(name, value)
     code_port = int(os.environ.get("TAI_CODE_SERVER_PORT", "4266"))
     web_port = int(os.environ.get("TAI_WEB_PORT", "3000"))
     level = os.environ.get("LOG_LEVEL", "info").lower()

@@ -53,15 +53,15 @@ def simulated_day(tmp_path_factory) -> Day:
     sim.faults.packet_loss = 0.3
     sim.faults.add_outage(*OUTAGE)
     database = str(tmp_path_factory.mktemp("day") / "tai.duckdb")
-    server_sensor, world_sensor = build_polling_sensors(
-        Settings.from_env(), ingest_server_job, ingest_world_job
-    )
     runs = 0
     with use_clock(clock.now), sim.serve() as running, dg.DagsterInstance.ephemeral() as instance:
         # Batches of 30 polls keep the day to ~100 runs; loopback answers in well under 50 ms.
         resources = polling_resources(running, database, batch=30)
         resources["game_server"] = resources["game_server"].model_copy(
             update={"timeout_seconds": 0.05, "attempts": 3}
+        )
+        server_sensor, world_sensor = build_polling_sensors(
+            Settings.from_env(), ingest_server_job, ingest_world_job, resources
         )
         defs = dg.Definitions(
             assets=POLLING_ASSETS,
@@ -76,9 +76,7 @@ def simulated_day(tmp_path_factory) -> Day:
         for minute in range(24 * 60):
             for sensor in (server_sensor, world_sensor):
                 result = sensor(
-                    dg.build_sensor_context(
-                        cursor=cursors[sensor.name], resources=resources, instance=instance
-                    )
+                    dg.build_sensor_context(cursor=cursors[sensor.name], instance=instance)
                 )
                 cursors[sensor.name] = result.cursor
                 for request in result.run_requests or []:

@@ -17,14 +17,14 @@ from tai_assets.sensors import build_polling_sensors
 from tai_assets.settings import Settings
 from tai_assets_tests.conftest import polling_resources
 
-SERVER_SENSOR, WORLD_SENSOR = build_polling_sensors(
-    Settings.from_env(), ingest_server_job, ingest_world_job
-)
+SERVER_SENSOR, WORLD_SENSOR = 0, 1  # positions in what build_polling_sensors returns
 
 
-def tick(sensor, resources: dict, cursor: str | None):
-    context = dg.build_sensor_context(cursor=cursor, resources=resources)
-    return sensor(context)
+def tick(which: int, resources: dict, cursor: str | None):
+    sensors = build_polling_sensors(
+        Settings.from_env(), ingest_server_job, ingest_world_job, resources
+    )
+    return sensors[which](dg.build_sensor_context(cursor=cursor))
 
 
 def run_ticks(sensor, resources: dict, clock, count: int):
@@ -186,3 +186,16 @@ def test_chrono_resource_reports_missing_credentials():
     chrono = ChronoApiResource(base_url="http://127.0.0.1:9/api", login="tai", token=None)
     assert chrono.missing_credentials() == "world polling is off: CHRONO_TOKEN not set"
     assert chrono.poll().status == "unreachable"
+
+
+def test_world_sensor_reads_its_token_from_an_env_var(simulator, tmp_path, monkeypatch):
+    _, running = simulator
+    monkeypatch.setenv("TAI_TEST_CHRONO_TOKEN", "secret-token")
+    resources = polling_resources(running, str(tmp_path / "w.duckdb"))
+    resources["chrono"] = resources["chrono"].model_copy(
+        update={"token": dg.EnvVar("TAI_TEST_CHRONO_TOKEN")}
+    )
+    result = tick(WORLD_SENSOR, resources, None)
+    (poll,) = decode_pending(result.cursor)
+    assert poll["status"] == "ok", poll
+    assert "secret-token" not in json.dumps(poll)
