@@ -1,5 +1,5 @@
 """Keeps the Dagster instance small and bounded: thins the step detail of succeeded runs after
-an hour, and purges old ingest and check runs with their event logs after 30 days."""
+15 minutes, and purges old ingest and check runs with their event logs after 30 days."""
 
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -42,10 +42,10 @@ def thin_succeeded_runs(
     """Delete the step-detail events of succeeded runs with these tags that finished in the
     window; return how many events went (0 where the event log keeps one file per run).
 
-    An ingest run's own events (~30 KB: outputs, handled outputs, engine and resource events)
-    are what the instance mostly grows by at ~290 runs a day. Once a run has succeeded and an
-    hour has passed, nobody reads them; the run, its status and timing, and its
-    materializations stay until the run is purged.
+    A succeeded ingest run's step detail (~20 KB: outputs, handled outputs, engine and
+    resource events) is most of what the instance would grow by at ~290 runs a day, and once
+    the run is a few minutes old nobody reads it (a failed run keeps all of it). The run, its
+    status and timing, and its materializations stay until the run is purged.
     """
     storage = instance.event_log_storage
     if not isinstance(storage, SqlEventLogStorage) or isinstance(storage, SqliteEventLogStorage):
@@ -79,7 +79,7 @@ class PurgeConfig(dg.Config):
     and after how many minutes their step detail goes (`detail_retention_minutes`)."""
 
     retention_days: int = 30
-    detail_retention_minutes: int = 60
+    detail_retention_minutes: int = 15
     kinds: list[str] = ["ingest", "checks"]
 
 

@@ -77,7 +77,7 @@ class PollingSettings(dg.ConfigurableResource):
         default=15, description="TAI_TICK_RETENTION_MINUTES: polling sensor ticks kept this long"
     )
     run_detail_retention_minutes: int = Field(
-        default=60,
+        default=15,
         description="TAI_RUN_DETAIL_RETENTION_MINUTES: step detail of succeeded ingest runs "
         "kept this long",
     )

@@ -67,7 +67,7 @@ class Settings:
             world_session_gap_seconds=_int("TAI_WORLD_SESSION_GAP_SECONDS", 1800),
             run_retention_days=_int("TAI_RUN_RETENTION_DAYS", 30),
             tick_retention_minutes=max(1, _int("TAI_TICK_RETENTION_MINUTES", 15)),
-            run_detail_retention_minutes=max(0, _int("TAI_RUN_DETAIL_RETENTION_MINUTES", 60)),
+            run_detail_retention_minutes=max(0, _int("TAI_RUN_DETAIL_RETENTION_MINUTES", 15)),
             report_timezone=_str("TAI_REPORT_TIMEZONE", "Europe/Moscow"),
             checks_cron=_str("TAI_CHECKS_CRON", "0 */6 * * *"),
             freshness_minutes=max(1, _int("TAI_FRESHNESS_MINUTES", 10)),
