@@ -17,7 +17,6 @@ import duckdb
 
 from tai_assets.clock import utc_now
 from tai_assets.freshness import (
-    FRESHNESS_CHECKS,
     SERVER_FRESHNESS,
     WORLD_FRESHNESS,
     FreshnessCheck,
@@ -171,10 +170,12 @@ def rule_params(lookback_days: int, gap_seconds: int, now: datetime) -> dict:
     return {"since": since, "now": naive_now, "gap": gap_seconds}
 
 
-def newest_poll_in_warehouse(conn: duckdb.DuckDBPyConnection, asset: str) -> datetime | None:
-    """Return the newest poll instant of a raw polls table (naive UTC), None when empty."""
-    table = {check.asset: f"raw.{check.asset}" for check in FRESHNESS_CHECKS}[asset]
-    return conn.execute(f"SELECT max(polled_at) FROM {table}").fetchone()[0]
+def newest_poll_in_warehouse(
+    conn: duckdb.DuckDBPyConnection, check: FreshnessCheck
+) -> datetime | None:
+    """Return the newest poll instant of the check's raw polls table (naive UTC), None when
+    empty."""
+    return conn.execute(f"SELECT max(polled_at) FROM {check.table}").fetchone()[0]
 
 
 def _specs(rules: list[Rule], freshness: FreshnessCheck) -> list[dg.AssetCheckSpec]:
@@ -200,7 +201,7 @@ def evaluate_polling_checks(
             if rule.name in selected:
                 yield evaluate_rule(conn, rule, params)
         if freshness.name in selected:
-            newest = newest_poll_in_warehouse(conn, freshness.asset)
+            newest = newest_poll_in_warehouse(conn, freshness)
             yield freshness_result(freshness, context.instance, newest, polling, now)
 
 

@@ -31,6 +31,11 @@ class FreshnessCheck:
         return f"{self.asset}_fresh"
 
     @property
+    def table(self) -> str:
+        """The warehouse table of the raw polls (a fixed identifier, never data)."""
+        return f"raw.{self.asset}"
+
+    @property
     def key(self) -> dg.AssetCheckKey:
         """The check's key."""
         return dg.AssetCheckKey(dg.AssetKey(self.asset), self.name)
