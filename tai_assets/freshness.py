@@ -6,6 +6,7 @@ warehouse) and `polling_freshness_sensor` (which reads it from the raw asset's l
 materialization, so it never opens DuckDB and costs no run).
 """
 
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -16,6 +17,8 @@ from tai_assets.ticks import SERVER_SENSOR, WORLD_SENSOR, last_tick_time
 
 # Materialization metadata of a raw polls asset: the newest poll instant the batch delivered.
 NEWEST_POLL_KEY = "newest_polled_at"
+# The sensor records a verdict when it changes, and an unchanged one this often.
+UNCHANGED_VERDICT_EVERY = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -146,3 +149,30 @@ def freshness_evaluation(
         severity=dg.AssetCheckSeverity.WARN,
         metadata=metadata,
     )
+
+
+def verdicts_to_record(
+    evaluations: list[dg.AssetCheckEvaluation], cursor: str | None, now: datetime
+) -> tuple[list[dg.AssetCheckEvaluation], str]:
+    """Return the evaluations worth recording, and the sensor's next cursor.
+
+    An evaluation is recorded when its verdict differs from the last one recorded, or when
+    that one is older than UNCHANGED_VERDICT_EVERY. A stale collector still turns red at the
+    next evaluation, but a steady state costs the instance one row an hour per check instead
+    of one every TAI_FRESHNESS_MINUTES (each row stays for the run retention). The cursor maps
+    check name to the last recorded verdict and when it was recorded (epoch seconds); an
+    unreadable cursor records everything.
+    """
+    try:
+        last = json.loads(cursor) if cursor else {}
+    except ValueError:
+        last = {}
+    due, at = [], now.timestamp()
+    for evaluation in evaluations:
+        previous = last.get(evaluation.check_name)
+        unchanged = previous is not None and previous["passed"] == evaluation.passed
+        if unchanged and at - previous["at"] < UNCHANGED_VERDICT_EVERY.total_seconds():
+            continue
+        due.append(evaluation)
+        last[evaluation.check_name] = {"passed": evaluation.passed, "at": at}
+    return due, json.dumps(last, sort_keys=True)

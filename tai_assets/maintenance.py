@@ -1,31 +1,36 @@
-"""Keeps the Dagster instance small and bounded: thins the step detail of succeeded runs after
-15 minutes, and purges old ingest and check runs with their event logs after 30 days."""
+"""Keeps the Dagster instance small and bounded: thins succeeded runs down to their asset events
+after 15 minutes, and purges old ingest and check runs with their event logs after 30 days."""
 
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 from dagster._core.events import DagsterEventType
 from dagster._core.storage.event_log import SqlEventLogStorage, SqliteEventLogStorage
-from dagster._core.storage.event_log.schema import SqlEventLogStorageTable
+from dagster._core.storage.event_log.schema import (
+    AssetCheckExecutionsTable,
+    SqlEventLogStorageTable,
+)
+from sqlalchemy import func, select
 
 from tai_assets.clock import utc_now
 
-# Events that only tell how a succeeded run went inside: its steps, outputs, engine and resource
-# set-up. The run record, its lifecycle events (enqueued, started, succeeded), its planned and
-# done asset materializations (the assets' history) are what is kept.
-STEP_DETAIL_EVENTS = [
-    DagsterEventType.STEP_START,
-    DagsterEventType.STEP_OUTPUT,
-    DagsterEventType.HANDLED_OUTPUT,
-    DagsterEventType.LOADED_INPUT,
-    DagsterEventType.STEP_SUCCESS,
-    DagsterEventType.ENGINE_EVENT,
-    DagsterEventType.RESOURCE_INIT_STARTED,
-    DagsterEventType.RESOURCE_INIT_SUCCESS,
-    DagsterEventType.LOGS_CAPTURED,
+# What a succeeded run keeps once thinned: the assets' history (materializations, observations,
+# check evaluations). Its status, timing, config and tags are in the run record, not in events.
+KEPT_RUN_EVENTS = [
+    DagsterEventType.ASSET_MATERIALIZATION,
+    DagsterEventType.ASSET_OBSERVATION,
+    DagsterEventType.ASSET_CHECK_EVALUATION,
 ]
 THIN_CHUNK = 500
+
+
+def _consolidated_sql_storage(instance: dg.DagsterInstance) -> SqlEventLogStorage | None:
+    """Return the instance's event log storage when all its events are in one SQL database."""
+    storage = instance.event_log_storage
+    if not isinstance(storage, SqlEventLogStorage) or isinstance(storage, SqliteEventLogStorage):
+        return None
+    return storage
 
 
 def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
@@ -39,16 +44,18 @@ def thin_succeeded_runs(
     finished_before: datetime,
     finished_after: datetime | None = None,
 ) -> int:
-    """Delete the step-detail events of succeeded runs with these tags that finished in the
+    """Delete the run-detail events of succeeded runs with these tags that finished in the
     window; return how many events went (0 where the event log keeps one file per run).
 
-    A succeeded ingest run's step detail (~20 KB: outputs, handled outputs, engine and
-    resource events) is most of what the instance would grow by at ~290 runs a day, and once
-    the run is a few minutes old nobody reads it (a failed run keeps all of it). The run, its
-    status and timing, and its materializations stay until the run is purged.
+    At ~290 ingest runs a day, a run's own events are most of what the instance grows by: step
+    and output events (~20 KB), planned materializations and lifecycle events (~5 KB). Once a
+    succeeded run is a few minutes old nobody reads them: its status, timing, config and tags
+    stay in the run record, and its materializations (the assets' history) stay in the event
+    log until the run is purged. Failed runs keep everything; so do log messages (they have no
+    event type).
     """
-    storage = instance.event_log_storage
-    if not isinstance(storage, SqlEventLogStorage) or isinstance(storage, SqliteEventLogStorage):
+    storage = _consolidated_sql_storage(instance)
+    if storage is None:
         return 0
     run_ids = list(
         instance.get_run_ids(
@@ -61,14 +68,14 @@ def thin_succeeded_runs(
         )
     )
     table = SqlEventLogStorageTable
-    types = [event_type.value for event_type in STEP_DETAIL_EVENTS]
+    kept = [event_type.value for event_type in KEPT_RUN_EVENTS]
     deleted = 0
     with storage.index_connection() as conn:
         for chunk in _chunks(run_ids, THIN_CHUNK):
             result = conn.execute(
                 table.delete()
                 .where(table.c.run_id.in_(chunk))
-                .where(table.c.dagster_event_type.in_(types))
+                .where(table.c.dagster_event_type.not_in(kept))
             )
             deleted += result.rowcount
     return deleted
@@ -76,7 +83,7 @@ def thin_succeeded_runs(
 
 class PurgeConfig(dg.Config):
     """Which runs the purge removes: those of tai's frequent jobs older than `retention_days`;
-    and after how many minutes their step detail goes (`detail_retention_minutes`)."""
+    and after how many minutes succeeded ones are thinned (`detail_retention_minutes`)."""
 
     retention_days: int = 30
     detail_retention_minutes: int = 15
@@ -113,20 +120,56 @@ def purge_old_runs(instance: dg.DagsterInstance, retention_days: int, kinds: lis
     return deleted
 
 
+def purge_old_check_evaluations(instance: dg.DagsterInstance, retention_days: int) -> int:
+    """Delete asset check executions older than the retention, except each check's latest,
+    with the run-less evaluation events they recorded; return how many executions went.
+
+    Dagster's `delete_run` leaves a run's check executions in place, and the freshness
+    sensor's evaluations belong to no run, so without this both would pile up forever.
+    """
+    storage = _consolidated_sql_storage(instance)
+    if storage is None:
+        return 0
+    cutoff = (utc_now() - timedelta(days=retention_days)).astimezone(UTC).replace(tzinfo=None)
+    executions, events = AssetCheckExecutionsTable, SqlEventLogStorageTable
+    latest = select(func.max(executions.c.id)).group_by(
+        executions.c.asset_key, executions.c.check_name
+    )
+    recorded = select(executions.c.evaluation_event_storage_id).where(
+        executions.c.evaluation_event_storage_id.is_not(None)
+    )
+    with storage.index_connection() as conn:
+        deleted = conn.execute(
+            executions.delete()
+            .where(executions.c.evaluation_event_timestamp < cutoff)
+            .where(executions.c.id.not_in(latest))
+        ).rowcount
+        conn.execute(
+            events.delete()
+            .where(events.c.run_id == "")
+            .where(events.c.dagster_event_type == DagsterEventType.ASSET_CHECK_EVALUATION.value)
+            .where(events.c.timestamp < cutoff)
+            .where(events.c.id.not_in(recorded))
+        )
+    return deleted
+
+
 @dg.op(
-    description="Deletes tai's ingest and check runs older than TAI_RUN_RETENTION_DAYS, and the "
-    "step detail of succeeded ones older than TAI_RUN_DETAIL_RETENTION_MINUTES."
+    description="Deletes tai's ingest and check runs, and asset check executions, older than "
+    "TAI_RUN_RETENTION_DAYS; thins succeeded runs older than TAI_RUN_DETAIL_RETENTION_MINUTES."
 )
 def purge_old_runs_op(context: dg.OpExecutionContext, config: PurgeConfig) -> int:
     """Purge old runs and report how many went."""
     deleted = purge_old_runs(context.instance, config.retention_days, config.kinds)
     context.log.info(f"Purged {deleted} runs older than {config.retention_days} days.")
+    checks = purge_old_check_evaluations(context.instance, config.retention_days)
+    context.log.info(f"Purged {checks} asset check executions older than that.")
     # The sensors thin their own runs batch by batch; this sweep catches the rest.
     cutoff = utc_now() - timedelta(minutes=config.detail_retention_minutes)
     thinned = sum(
         thin_succeeded_runs(context.instance, {"tai/kind": kind}, cutoff) for kind in config.kinds
     )
-    context.log.info(f"Thinned {thinned} step-detail events of succeeded runs.")
+    context.log.info(f"Thinned {thinned} run-detail events of succeeded runs.")
     return deleted
 
 

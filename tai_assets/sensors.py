@@ -13,7 +13,7 @@ from typing import Any
 import dagster as dg
 
 from tai_assets.clock import utc_now
-from tai_assets.freshness import FRESHNESS_CHECKS, freshness_evaluation
+from tai_assets.freshness import FRESHNESS_CHECKS, freshness_evaluation, verdicts_to_record
 from tai_assets.maintenance import thin_succeeded_runs
 from tai_assets.polling.records import (
     decode_pending,
@@ -189,19 +189,21 @@ def build_polling_sensors(
 
 
 def build_freshness_sensor(settings: Settings) -> dg.SensorDefinition:
-    """Return the sensor that reports both freshness checks every TAI_FRESHNESS_MINUTES.
+    """Return the sensor that evaluates both freshness checks every TAI_FRESHNESS_MINUTES.
 
     It reads the instance only (the collectors' last ticks, the raw assets' last
     materializations) and reports the evaluations without a run: a run per evaluation would
-    cost a process start and ~60 KB of instance each time.
+    cost a process start and ~60 KB of instance each time. It records a verdict when it
+    changes, and an unchanged one hourly (`verdicts_to_record`).
     """
 
     @dg.sensor(
         name=FRESHNESS_SENSOR,
         minimum_interval_seconds=settings.freshness_minutes * 60,
         default_status=dg.DefaultSensorStatus.RUNNING,
-        description="Reports the polling freshness checks (is each collector still polling, "
-        "do its polls reach the warehouse?) without launching a run.",
+        description="Evaluates the polling freshness checks (is each collector still polling, "
+        "do its polls reach the warehouse?) without a run; records a verdict when it changes, "
+        "and hourly.",
     )
     def polling_freshness_sensor(
         context: dg.SensorEvaluationContext, polling: PollingSettings
@@ -211,7 +213,11 @@ def build_freshness_sensor(settings: Settings) -> dg.SensorDefinition:
             freshness_evaluation(check, context.instance, polling, now)
             for check in FRESHNESS_CHECKS
         ]
+        due, cursor = verdicts_to_record(evaluations, context.cursor, now)
         purge_old_ticks(context.instance, FRESHNESS_SENSOR, polling.tick_retention_minutes)
-        return dg.SensorResult(asset_events=evaluations)
+        if not due:
+            verdicts = ", ".join(f"{e.check_name}={e.passed}" for e in evaluations)
+            return dg.SensorResult(skip_reason=f"verdicts unchanged ({verdicts})", cursor=cursor)
+        return dg.SensorResult(asset_events=due, cursor=cursor)
 
     return polling_freshness_sensor

@@ -15,7 +15,7 @@ from dagster._core.events import DagsterEventType
 from dagster._core.scheduler.instigation import InstigatorType, TickStatus
 
 from tai_assets.freshness import FRESHNESS_CHECKS
-from tai_assets.maintenance import STEP_DETAIL_EVENTS
+from tai_assets.maintenance import KEPT_RUN_EVENTS
 from tai_assets.settings import PROJECT_DIR
 from tai_assets.simulator.launch import start_process, tai_environment
 from tai_assets.ticks import last_tick_time
@@ -64,8 +64,8 @@ def freshness_reports(instance: dg.DagsterInstance) -> dict[str, list[dg.AssetCh
 
 
 def ingest_run_detail(instance: dg.DagsterInstance) -> list[tuple[bool, int]]:
-    """Return, per succeeded ingest run: does it still hold step detail, how many
-    materializations does it hold."""
+    """Return, per succeeded ingest run: does it still hold run detail (events other than
+    asset events), how many materializations does it hold."""
     found = []
     for record in instance.get_run_records(
         filters=dg.RunsFilter(tags={"tai/kind": "ingest"}, statuses=[dg.DagsterRunStatus.SUCCESS])
@@ -75,7 +75,7 @@ def ingest_run_detail(instance: dg.DagsterInstance) -> list[tuple[bool, int]]:
             for entry in instance.all_logs(record.dagster_run.run_id)
             if entry.dagster_event
         ]
-        has_detail = any(event_type in STEP_DETAIL_EVENTS for event_type in types)
+        has_detail = any(event_type not in KEPT_RUN_EVENTS for event_type in types)
         found.append((has_detail, types.count(DagsterEventType.ASSET_MATERIALIZATION)))
     return found
 

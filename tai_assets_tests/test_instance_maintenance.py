@@ -1,5 +1,6 @@
-"""Keeping the Dagster instance small: step detail of succeeded runs thinned, old runs purged,
-on the deployment's own instance config (SQLite, one consolidated event log)."""
+"""Keeping the Dagster instance small: succeeded runs thinned to their asset events, old runs
+and check executions purged, on the deployment's own instance config (SQLite, one consolidated
+event log)."""
 
 from datetime import UTC, datetime, timedelta
 
@@ -8,7 +9,13 @@ import pytest
 from dagster._core.events import DagsterEventType
 
 from tai_assets.definitions import build_definitions
-from tai_assets.maintenance import STEP_DETAIL_EVENTS, purge_old_runs, thin_succeeded_runs
+from tai_assets.freshness import SERVER_FRESHNESS
+from tai_assets.maintenance import (
+    KEPT_RUN_EVENTS,
+    purge_old_check_evaluations,
+    purge_old_runs,
+    thin_succeeded_runs,
+)
 from tai_assets.polling.records import server_batch
 from tai_assets.settings import PROJECT_DIR, Settings
 
@@ -57,10 +64,11 @@ def event_types(instance: dg.DagsterInstance, run_id: str) -> set[DagsterEventTy
     }
 
 
-def test_thinning_keeps_run_status_and_asset_history_and_drops_step_detail(instance):
+def test_thinning_keeps_run_status_and_asset_history_and_drops_run_detail(instance):
     old, recent = ingest_run(instance, 0), ingest_run(instance, 3)
     before = event_types(instance, old)
-    assert DagsterEventType.STEP_OUTPUT in before and DagsterEventType.HANDLED_OUTPUT in before
+    assert {DagsterEventType.STEP_OUTPUT, DagsterEventType.RUN_SUCCESS} <= before
+    assert DagsterEventType.ASSET_MATERIALIZATION_PLANNED in before
     old_finished = instance.get_run_record_by_id(old).update_timestamp
     recent_finished = instance.get_run_record_by_id(recent).update_timestamp
     assert old_finished < recent_finished
@@ -68,22 +76,18 @@ def test_thinning_keeps_run_status_and_asset_history_and_drops_step_detail(insta
     detail = [
         entry
         for entry in instance.all_logs(old)
-        if entry.dagster_event and entry.dagster_event.event_type in STEP_DETAIL_EVENTS
+        if entry.dagster_event and entry.dagster_event.event_type not in KEPT_RUN_EVENTS
     ]
 
     between = old_finished + (recent_finished - old_finished) / 2
     assert thin_succeeded_runs(instance, SERVER, between) == len(detail) > 0
 
-    kept = event_types(instance, old)
-    assert not kept & set(STEP_DETAIL_EVENTS)
-    assert {
-        DagsterEventType.RUN_START,
-        DagsterEventType.RUN_SUCCESS,
-        DagsterEventType.ASSET_MATERIALIZATION,
-        DagsterEventType.ASSET_MATERIALIZATION_PLANNED,
-    } <= kept
+    assert event_types(instance, old) == {DagsterEventType.ASSET_MATERIALIZATION}
     assert event_types(instance, recent) == before  # finished after the cutoff: untouched
-    assert instance.get_run_by_id(old).status == dg.DagsterRunStatus.SUCCESS
+    # Status and timing live in the run record, not in the deleted lifecycle events.
+    record = instance.get_run_record_by_id(old)
+    assert record.dagster_run.status == dg.DagsterRunStatus.SUCCESS
+    assert record.start_time is not None and record.end_time >= record.start_time
     for asset in ("raw_server_polls", "server_online", "player_sessions"):
         history = instance.fetch_materializations(dg.AssetKey(asset), limit=10).records
         assert [record.run_id for record in history] == [recent, old]
@@ -101,3 +105,31 @@ def test_purge_deletes_finished_runs_past_the_retention_with_their_events(instan
     assert purge_old_runs(instance, retention_days=0, kinds=["ingest"]) == 1
     assert not instance.has_run(run_id)
     assert instance.all_logs(run_id) == []
+
+
+def test_purge_keeps_only_each_checks_latest_execution_past_the_retention(instance):
+    for passed in (True, False, True):
+        instance.report_runless_asset_event(
+            dg.AssetCheckEvaluation(
+                asset_key=SERVER_FRESHNESS.key.asset_key,
+                check_name=SERVER_FRESHNESS.name,
+                passed=passed,
+            )
+        )
+    storage = instance.event_log_storage
+
+    def history() -> list[bool]:
+        records = storage.get_asset_check_execution_history(SERVER_FRESHNESS.key, limit=10)
+        return [record.event.asset_check_evaluation.passed for record in records]
+
+    def runless_events() -> int:
+        records = instance.get_event_records(
+            dg.EventRecordsFilter(DagsterEventType.ASSET_CHECK_EVALUATION), limit=10
+        )
+        return len(records)
+
+    assert history() == [True, False, True] and runless_events() == 3
+    assert purge_old_check_evaluations(instance, retention_days=1) == 0
+    assert purge_old_check_evaluations(instance, retention_days=0) == 2
+    assert history() == [True]  # the latest verdict stays, however old
+    assert runless_events() == 1

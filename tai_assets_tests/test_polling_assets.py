@@ -255,20 +255,28 @@ def test_freshness_sensor_reports_both_checks_without_a_run(resources):
     }
     assert dg.materialize(POLLING_ASSETS, resources=resources, run_config=config, instance=instance)
 
-    def report(minutes: float) -> dict[str, dg.AssetCheckEvaluation]:
+    def report(minutes: float, cursor: str | None) -> tuple[dict, str]:
         context = dg.build_sensor_context(
-            instance=instance, definitions=defs, resources={"polling": resources["polling"]}
+            instance=instance,
+            definitions=defs,
+            resources={"polling": resources["polling"]},
+            cursor=cursor,
         )
         with use_clock(lambda: T0 + timedelta(minutes=minutes)):
             result = sensor(context)
         assert not result.run_requests
-        return {e.check_name: e for e in result.asset_events}
+        return {e.check_name: e for e in result.asset_events}, result.cursor
 
-    soon = report(6)  # newest poll at 3 min (servers) and 2 min (worlds); limit 7 min
+    soon, cursor = report(6, None)  # newest poll at 3 min (servers) and 2 min (worlds); limit 7
     assert soon["raw_server_polls_fresh"].passed and soon["raw_world_polls_fresh"].passed
     newest = soon["raw_server_polls_fresh"].metadata["newest_in_warehouse"].value
     assert newest == (T0 + timedelta(minutes=3)).timestamp()
-    late = report(120)
+    unchanged, cursor = report(6.5, cursor)
+    assert unchanged == {}  # same verdicts: nothing recorded
+    late, cursor = report(120, cursor)
     assert not late["raw_server_polls_fresh"].passed
     assert late["raw_world_polls_fresh"].severity == dg.AssetCheckSeverity.WARN
+    assert report(170, cursor)[0] == {}
+    hourly, _ = report(181, cursor)  # an unchanged verdict is recorded again after an hour
+    assert set(hourly) == {"raw_server_polls_fresh", "raw_world_polls_fresh"}
     assert instance.get_runs_count() == 1  # the ingest run only

@@ -62,9 +62,28 @@ def world_poll():
     )
 
 
+def sorted_names(poll: dict) -> dict:
+    """Return the poll with its names sorted, as the sensor records them."""
+    if "player_names" not in poll:
+        return poll
+    return {**poll, "player_names": sorted(poll["player_names"])}
+
+
 @given(st.lists(server_poll(), max_size=10))
 def test_server_batch_round_trips(polls):
-    assert expand_server_batch(server_batch(polls)) == polls
+    assert expand_server_batch(server_batch(polls)) == [sorted_names(p) for p in polls]
+
+
+def test_server_batch_keeps_an_empty_listing_apart_from_unknown_names():
+    polls = [
+        {"polled_at": "2026-11-26T10:00:00+00:00", "status": "ok", "player_names": ["b", "a"]},
+        {"polled_at": "2026-11-26T10:01:00+00:00", "status": "ok", "player_names": []},
+        {"polled_at": "2026-11-26T10:02:00+00:00", "status": "count_only", "online": 120},
+    ]
+    batch = server_batch(polls)
+    assert batch["names"] == ["a", "b"] and batch["presence"] == ["100", "100"]
+    expanded = expand_server_batch(batch)
+    assert [p.get("player_names") for p in expanded] == [["a", "b"], [], None]
 
 
 @given(st.lists(world_poll(), max_size=10))

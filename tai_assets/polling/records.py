@@ -13,15 +13,15 @@ from tai_assets.samp.client import ServerPollResult
 
 
 class ServerPoll(dg.Config):
-    """One poll of the game server; `players` index into the batch's `names`, `hostname_index`
-    into its `hostnames`."""
+    """One poll of the game server; `hostname_index` indexes the batch's `hostnames`.
+    `names_listed` says whether the poll listed names (the batch's `presence` says which)."""
 
     polled_at: str
     status: str
     online: int | None = None
     max_players: int | None = None
     hostname_index: int | None = None
-    players: list[int] | None = None
+    names_listed: bool = False
     error: str | None = None
     latency_ms: float | None = None
 
@@ -49,10 +49,11 @@ class WorldPoll(dg.Config):
 
 
 class ServerIngestConfig(dg.Config):
-    """Run config of a game-server ingest run: a batch of polls, names and hostnames stored
-    once."""
+    """Run config of a game-server ingest run: a batch of polls, each name and hostname stored
+    once. `presence[j]` has one character per poll, '1' where that poll listed `names[j]`."""
 
     names: list[str] = []
+    presence: list[str] = []
     hostnames: list[str] = []
     polls: list[ServerPoll] = []
     full_rebuild: bool = False
@@ -87,7 +88,7 @@ def server_record(result: ServerPollResult, polled_at: datetime) -> dict:
         "online": result.online,
         "max_players": result.max_players,
         "hostname": result.hostname,
-        "player_names": result.player_names,
+        "player_names": None if result.player_names is None else sorted(result.player_names),
         "error": result.error,
         "latency_ms": None if result.latency_ms is None else round(result.latency_ms, 1),
     }
@@ -107,37 +108,47 @@ def world_record(result: WorldPollResult, polled_at: datetime) -> dict:
 
 
 def server_batch(records: list[dict]) -> dict:
-    """Return server polls as run config: every name and hostname once, polls listing indexes.
+    """Return server polls as run config: every name and hostname once, and per name which
+    polls listed it.
 
-    Ten polls of ~90 players repeat the same names and hostname; storing them once keeps each
-    run's config (kept in the instance for every run) a fraction of the size.
+    Ten polls of ~90 players repeat the same names and hostname; storing each once, with a
+    presence string per name, keeps each run's config (kept in the instance for every run)
+    a fraction of the size. Names come back sorted, as the sensor records them.
     """
     names = sorted({name for record in records for name in record.get("player_names") or []})
     hostnames = sorted({record["hostname"] for record in records if "hostname" in record})
-    index = {name: i for i, name in enumerate(names)}
     hostname_index = {hostname: i for i, hostname in enumerate(hostnames)}
+    listed = [set(record.get("player_names") or ()) for record in records]
+    presence = ["".join("1" if name in poll else "0" for poll in listed) for name in names]
     polls = []
     for record in records:
         poll = {k: v for k, v in record.items() if k not in ("player_names", "hostname")}
         if record.get("player_names") is not None:
-            poll["players"] = [index[name] for name in record["player_names"]]
+            poll["names_listed"] = True
         if "hostname" in record:
             poll["hostname_index"] = hostname_index[record["hostname"]]
         polls.append(poll)
-    return {"names": names, "hostnames": hostnames, "polls": polls}
+    return {"names": names, "presence": presence, "hostnames": hostnames, "polls": polls}
 
 
 def expand_server_batch(batch: dict) -> list[dict]:
-    """Return the plain poll records (with `player_names`) a `server_batch` config holds."""
+    """Return the plain poll records (with sorted `player_names`) a `server_batch` config
+    holds."""
     names, hostnames = batch.get("names") or [], batch.get("hostnames") or []
-    packed = ("players", "hostname_index")
+    presence = batch.get("presence") or []
     records = []
-    for poll in batch.get("polls") or []:
-        record = {k: v for k, v in poll.items() if k not in packed and v is not None}
+    for i, poll in enumerate(batch.get("polls") or []):
+        record = {
+            k: v
+            for k, v in poll.items()
+            if k not in ("names_listed", "hostname_index") and v is not None
+        }
         if poll.get("hostname_index") is not None:
             record["hostname"] = hostnames[poll["hostname_index"]]
-        if poll.get("players") is not None:
-            record["player_names"] = [names[i] for i in poll["players"]]
+        if poll.get("names_listed"):
+            record["player_names"] = [
+                name for name, seen in zip(names, presence, strict=True) if seen[i] == "1"
+            ]
         records.append(record)
     return records
 
