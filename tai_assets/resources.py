@@ -78,8 +78,8 @@ class PollingSettings(dg.ConfigurableResource):
     )
     run_detail_retention_minutes: int = Field(
         default=15,
-        description="TAI_RUN_DETAIL_RETENTION_MINUTES: step detail of succeeded ingest runs "
-        "kept this long",
+        description="TAI_RUN_DETAIL_RETENTION_MINUTES: after this, succeeded ingest runs "
+        "keep only their asset materializations",
     )
     player_session_gap_seconds: int = Field(
         default=2700, description="TAI_PLAYER_SESSION_GAP_SECONDS"

@@ -1,7 +1,10 @@
 """The DuckDB warehouse: connecting to the file and creating every table from `sql/ddl/`."""
 
 import hashlib
+import logging
+import os
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -11,8 +14,41 @@ import duckdb
 
 from tai_assets.sql_files import ddl_files
 
+logger = logging.getLogger(__name__)
+
 _applied: set[tuple[str, str]] = set()
 _applied_lock = threading.Lock()
+LOCK_WAIT_ENV = "TAI_WAREHOUSE_LOCK_WAIT_SECONDS"
+LOCK_CONFLICT = "Could not set lock"
+
+
+def lock_wait_seconds() -> float:
+    """Return how long opening the warehouse waits for another process's lock (default 60 s)."""
+    return float(os.environ.get(LOCK_WAIT_ENV, "60"))
+
+
+def open_waiting_for_lock(database: str, read_only: bool) -> duckdb.DuckDBPyConnection:
+    """Return a connection to the file, retrying while another process holds its lock.
+
+    DuckDB lets one process open a file for writing. The `warehouse` pool queues tai's own
+    writers, but its SQLite slot claim is not atomic between two runs started in the same
+    instant (the two sensors launch their batches together), and a person's read-only
+    session holds the lock too. Waiting a little turns those collisions into a short delay
+    instead of a failed run; after TAI_WAREHOUSE_LOCK_WAIT_SECONDS the lock error is raised.
+    """
+    deadline = time.monotonic() + lock_wait_seconds()
+    delay = 0.1
+    while True:
+        try:
+            return duckdb.connect(database, read_only=read_only)
+        except duckdb.IOException as error:
+            left = deadline - time.monotonic()
+            if LOCK_CONFLICT not in str(error) or left <= 0:
+                raise
+            if delay == 0.1:
+                logger.warning("waiting for the warehouse lock (%s)", error)
+            time.sleep(min(delay, left))
+            delay = min(delay * 2, 2.0)
 
 
 def ddl_fingerprint() -> str:
@@ -71,7 +107,7 @@ def connect(database: str, *, read_only: bool = False) -> Iterator[duckdb.DuckDB
     """Yield a connection to the warehouse file (tables created), closed even after an error."""
     if database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
-    conn = duckdb.connect(database, read_only=read_only)
+    conn = open_waiting_for_lock(database, read_only)
     try:
         if not read_only:
             ensure_warehouse(conn, database)

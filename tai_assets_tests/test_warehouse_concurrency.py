@@ -1,23 +1,27 @@
 """DuckDB takes one writer process at a time: the project's instance serialises warehouse writers
-with the `warehouse` pool, so two runs started together both succeed."""
+with the `warehouse` pool, and opening the file waits a while for another process's lock, so
+two runs started together both succeed."""
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from tai_assets import warehouse
 from tai_assets.settings import PROJECT_DIR
 
 
 def start_writers(
-    database: str, dagster_home: Path, hold_seconds: float = 3
+    database: str, dagster_home: Path, hold_seconds: float = 3, lock_wait_seconds: float = 60
 ) -> list[subprocess.Popen]:
     env = {
         "DAGSTER_HOME": str(dagster_home),
         "PATH": "/usr/bin:/bin",
         "TAI_TEST_HOLD_SECONDS": str(hold_seconds),
+        warehouse.LOCK_WAIT_ENV: str(lock_wait_seconds),
     }
     command = [sys.executable, "-m", "tai_assets_tests.support.slow_writer", database]
     return [
@@ -60,14 +64,18 @@ def test_two_runs_started_together_both_succeed(tmp_path):
     outcomes = finish(start_writers(database, home))
 
     assert [code for code, _ in outcomes] == [0, 0], outcomes
-    assert any("blocked by limit for pool warehouse" in log for _, log in outcomes)
+    # Normally the pool queues the second writer. Dagster's SQLite slot claim is not atomic,
+    # so in the rare instant both claim the one slot, the second waits for the file's lock.
+    queued = ("blocked by limit for pool warehouse", "waiting for the warehouse lock")
+    assert any(sign in log for _, log in outcomes for sign in queued), outcomes
     with duckdb.connect(database, read_only=True) as conn:
         players = conn.execute("SELECT player FROM core.player_sessions ORDER BY 1").fetchall()
     assert players == [("first",), ("second",)]
 
 
 def test_without_the_pool_the_second_writer_fails(tmp_path):
-    """The control: on an instance without tai's pool config the same two runs collide."""
+    """The control: on an instance without tai's pool config, and without waiting for the
+    file's lock, the same two runs collide."""
     database, home = empty_warehouse_and_home(tmp_path, "plain_home")
     # Create the plain instance's storage first, so the writers race only for the warehouse.
     subprocess.run(
@@ -78,7 +86,34 @@ def test_without_the_pool_the_second_writer_fails(tmp_path):
     )
 
     # Each writer holds the file long enough that their holds overlap even on a busy machine.
-    outcomes = finish(start_writers(database, home, hold_seconds=12))
+    outcomes = finish(start_writers(database, home, hold_seconds=12, lock_wait_seconds=0))
 
     assert sorted(code for code, _ in outcomes) == [0, 1], outcomes
     assert any("Could not set lock" in log for _, log in outcomes), outcomes
+
+
+HOLDER = (
+    "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print(flush=True); time.sleep(3)"
+)
+
+
+@pytest.mark.parametrize("wait_seconds", [0, 60])
+def test_opening_the_warehouse_waits_for_another_process_lock(tmp_path, monkeypatch, wait_seconds):
+    database, _ = empty_warehouse_and_home(tmp_path, "unused_home")
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, database], stdout=subprocess.PIPE, text=True
+    )
+    holder.stdout.readline()  # the holder has the file open
+    monkeypatch.setenv(warehouse.LOCK_WAIT_ENV, str(wait_seconds))
+    started = time.monotonic()
+    try:
+        if wait_seconds == 0:
+            locked = pytest.raises(duckdb.IOException, match="Could not set lock")
+            with locked, warehouse.connect(database):
+                pass
+        else:
+            with warehouse.connect(database) as conn:
+                assert conn.execute("SELECT count(*) FROM core.player_sessions").fetchone() == (0,)
+            assert time.monotonic() - started > 1  # it waited for the holder to let go
+    finally:
+        holder.wait(timeout=30)
