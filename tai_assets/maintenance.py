@@ -158,8 +158,11 @@ def purge_old_check_evaluations(instance: dg.DagsterInstance, retention_days: in
     description="Deletes tai's ingest and check runs, and asset check executions, older than "
     "TAI_RUN_RETENTION_DAYS; thins succeeded runs older than TAI_RUN_DETAIL_RETENTION_MINUTES."
 )
-def purge_old_runs_op(context: dg.OpExecutionContext, config: PurgeConfig) -> int:
-    """Purge old runs and report how many went."""
+def purge_old_runs_op(context: dg.OpExecutionContext, config: PurgeConfig) -> None:
+    """Purge old runs and check executions, thin succeeded runs, and log how many of each.
+
+    It has no output: the code location's default IO manager is the warehouse's, which stores
+    tables, not counts."""
     deleted = purge_old_runs(context.instance, config.retention_days, config.kinds)
     context.log.info(f"Purged {deleted} runs older than {config.retention_days} days.")
     checks = purge_old_check_evaluations(context.instance, config.retention_days)
@@ -170,7 +173,6 @@ def purge_old_runs_op(context: dg.OpExecutionContext, config: PurgeConfig) -> in
         thin_succeeded_runs(context.instance, {"tai/kind": kind}, cutoff) for kind in config.kinds
     )
     context.log.info(f"Thinned {thinned} run-detail events of succeeded runs.")
-    return deleted
 
 
 @dg.job(executor_def=dg.in_process_executor, tags={"tai/kind": "maintenance"})

@@ -133,3 +133,17 @@ def test_purge_keeps_only_each_checks_latest_execution_past_the_retention(instan
     assert purge_old_check_evaluations(instance, retention_days=0) == 2
     assert history() == [True]  # the latest verdict stays, however old
     assert runless_events() == 1
+
+
+def test_the_daily_purge_job_runs_in_the_code_location(instance):
+    """The schedule's job, as the code location defines it (warehouse IO manager included),
+    purges and thins on the deployment's instance."""
+    old = ingest_run(instance, 0)
+    defs = build_definitions(Settings.from_env())
+    schedule = defs.resolve_schedule_def("purge_old_runs_daily")
+    job = defs.resolve_job_def(schedule.job_name)
+    run_config = schedule.evaluate_tick(dg.build_schedule_context()).run_requests[0].run_config
+    run_config["ops"]["purge_old_runs_op"]["config"]["retention_days"] = 0
+    result = job.execute_in_process(run_config=run_config, instance=instance)
+    assert result.success
+    assert not instance.has_run(old)
