@@ -1,6 +1,7 @@
 """The DuckDB warehouse: connecting to the file and creating every table from `sql/ddl/`."""
 
 import hashlib
+import itertools
 import logging
 import os
 import threading
@@ -37,18 +38,16 @@ def open_waiting_for_lock(database: str, read_only: bool) -> duckdb.DuckDBPyConn
     instead of a failed run; after TAI_WAREHOUSE_LOCK_WAIT_SECONDS the lock error is raised.
     """
     deadline = time.monotonic() + lock_wait_seconds()
-    delay = 0.1
-    while True:
+    for attempt in itertools.count():
         try:
             return duckdb.connect(database, read_only=read_only)
         except duckdb.IOException as error:
             left = deadline - time.monotonic()
             if LOCK_CONFLICT not in str(error) or left <= 0:
                 raise
-            if delay == 0.1:
+            if attempt == 0:
                 logger.warning("waiting for the warehouse lock (%s)", error)
-            time.sleep(min(delay, left))
-            delay = min(delay * 2, 2.0)
+            time.sleep(min(0.1 * 2**attempt, 2.0, left))
 
 
 def ddl_fingerprint() -> str:
