@@ -2,7 +2,8 @@
 
 `python -m tai_assets.serve` (what `./tai run` starts) launches `dagster api grpc` for
 `tai_assets.definitions`, waits until it answers, then starts `dagster-daemon` and
-`dagster-webserver` connected to it. `dagster dev` would put a reloading proxy in front of the
+`dagster-webserver` connected to it (through `tai_assets.dagster_cli`, which makes them poll the
+code server less often). `dagster dev` would put a reloading proxy in front of the
 code server, which costs about 1.8 % of a core on its own; `TAI_DAGSTER_DEV=1` uses it anyway
 (to reload code from the UI while developing). SIGINT or SIGTERM, or any of the three exiting,
 stops all of them: SIGTERM first, SIGKILL after a grace period.
@@ -23,12 +24,13 @@ def commands(code_port: int, web_port: int, level: str) -> list[list[str]]:
     """Return the command lines of the code server, the daemon and the webserver."""
     grpc = ["--grpc-host", "127.0.0.1", "--grpc-port", str(code_port)]
     code = ["-m", "tai_assets.definitions", "--location-name", "tai", "-h", "127.0.0.1"]
-    code_server = [sys.executable, "-m", "dagster", "api", "grpc", *code, "-p", str(code_port)]
+    tuned = [sys.executable, "-m", "tai_assets.dagster_cli"]  # see its docstring
+    code_server = [*tuned, "dagster", "api", "grpc", *code, "-p", str(code_port)]
     web = ["-h", "127.0.0.1", "-p", str(web_port), "--dagster-log-level", level]
     return [
         [*code_server, "--log-level", level],
-        [str(BIN / "dagster-daemon"), "run", *grpc, "--log-level", level],
-        [str(BIN / "dagster-webserver"), *grpc, *web],
+        [*tuned, "dagster-daemon", "run", *grpc, "--log-level", level],
+        [*tuned, "dagster-webserver", *grpc, *web],
     ]
 
 

@@ -1,12 +1,16 @@
-"""End to end with the real daemon: the simulator serves, `dagster-daemon` ticks the polling
-sensors, launches ingest runs on the project's instance config, and the warehouse fills."""
+"""End to end with the real daemon: the simulator serves; the code server and `dagster-daemon`,
+started exactly as `./tai run` starts them, tick the polling sensors and launch ingest runs on
+the project's instance config (run workers forked from the code server's forkserver), and the
+warehouse fills."""
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 import dagster as dg
 import duckdb
@@ -16,6 +20,7 @@ from dagster._core.scheduler.instigation import InstigatorType, TickStatus
 
 from tai_assets.freshness import FRESHNESS_CHECKS, newest_delivered_poll
 from tai_assets.maintenance import KEPT_RUN_EVENTS
+from tai_assets.serve import code_server_ready, commands
 from tai_assets.settings import PROJECT_DIR
 from tai_assets.simulator.launch import start_process, tai_environment
 from tai_assets.ticks import last_tick_time
@@ -80,6 +85,27 @@ def ingest_run_detail(instance: dg.DagsterInstance) -> list[tuple[bool, int]]:
     return found
 
 
+def free_port() -> int:
+    """Return a TCP port free on loopback right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def forkservers_of(parent_pid: int) -> list[int]:
+    """Return the pids of the multiprocessing forkservers that `parent_pid` started."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            command = (stat.parent / "cmdline").read_bytes()
+        except (OSError, ValueError):
+            continue
+        if parent == parent_pid and b"multiprocessing.forkserver" in command:
+            found.append(int(stat.parent.name))
+    return found
+
+
 @pytest.mark.slow
 def test_daemon_runs_the_sensors_and_their_runs_fill_the_warehouse(simulator_process, tmp_path):
     home = tmp_path / "dagster_home"
@@ -100,19 +126,23 @@ def test_daemon_runs_the_sensors_and_their_runs_fill_the_warehouse(simulator_pro
     subprocess.run(
         [sys.executable, "-m", "tai_assets.instance"], env=env, check=True, cwd=PROJECT_DIR
     )
-    daemon = subprocess.Popen(
-        [
-            os.path.join(os.path.dirname(sys.executable), "dagster-daemon"),
-            "run",
-            "-w",
-            "workspace.yaml",
-        ],
-        env=env,
-        cwd=PROJECT_DIR,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    code_port, web_port = free_port(), free_port()
+    code_server_command, daemon_command, _webserver = commands(code_port, web_port, "info")
+    processes = []
+    for command in (code_server_command, daemon_command):
+        processes.append(
+            subprocess.Popen(
+                command,
+                env=env,
+                cwd=PROJECT_DIR,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        )
+        while command is code_server_command and not code_server_ready(code_port):
+            assert processes[0].poll() is None, "the code server did not start"
+            time.sleep(1)
     started = time.monotonic()
     os.environ["DAGSTER_HOME"], previous_home = str(home), os.environ.get("DAGSTER_HOME")
     try:
@@ -135,15 +165,19 @@ def test_daemon_runs_the_sensors_and_their_runs_fill_the_warehouse(simulator_pro
             failed = instance.get_run_records(
                 filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.FAILURE])
             )
+            forkservers = forkservers_of(processes[0].pid)
     finally:
-        os.killpg(daemon.pid, signal.SIGTERM)
-        daemon.wait(timeout=60)
+        for process in processes:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=60)
         if previous_home is None:
             os.environ.pop("DAGSTER_HOME")
         else:
             os.environ["DAGSTER_HOME"] = previous_home
 
     assert counts.get("server", 0) >= 2 and counts.get("worlds", 0) >= 2, counts
+    # The runs were started by the code server's forkserver, which has tai already imported.
+    assert len(forkservers) == 1, forkservers
     assert failed == []
     with duckdb.connect(str(database), read_only=True) as conn:
         polls = conn.execute("SELECT count(*) FROM raw.raw_server_polls").fetchall()[0][0]

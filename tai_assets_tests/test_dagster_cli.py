@@ -1,0 +1,96 @@
+"""The wrapper that starts Dagster's code server, daemon and webserver the cheaper way."""
+
+import inspect
+import multiprocessing
+import subprocess
+import sys
+
+import dagster._daemon.controller as controller
+import dagster._grpc.server_watcher as server_watcher
+import pytest
+from dagster._grpc.server import DagsterApiServer
+
+from tai_assets.dagster_cli import POLLING_INTERVALS, apply_polling_intervals, fork_run_workers
+from tai_assets.serve import commands
+
+
+def test_the_pinned_dagster_has_both_constants_and_they_take_tai_values(monkeypatch):
+    monkeypatch.setattr(server_watcher, "WATCH_INTERVAL", server_watcher.WATCH_INTERVAL)
+    monkeypatch.setattr(
+        controller, "RELOAD_WORKSPACE_INTERVAL", controller.RELOAD_WORKSPACE_INTERVAL
+    )
+    assert server_watcher.WATCH_INTERVAL == 1  # Dagster's default, what tai measured against
+
+    applied = apply_polling_intervals()
+
+    assert applied == [f"{module}.{name}" for module, name, _ in POLLING_INTERVALS]
+    assert server_watcher.WATCH_INTERVAL == 10
+    assert controller.RELOAD_WORKSPACE_INTERVAL == 240
+    # One failed reload must not exceed the daemon's tolerance for a stale workspace.
+    assert controller.RELOAD_WORKSPACE_INTERVAL < controller.DEFAULT_WORKSPACE_FRESHNESS_TOLERANCE
+
+
+def test_a_missing_constant_is_a_warning_not_a_crash(monkeypatch):
+    monkeypatch.delattr(server_watcher, "WATCH_INTERVAL")
+    monkeypatch.setattr(
+        controller, "RELOAD_WORKSPACE_INTERVAL", controller.RELOAD_WORKSPACE_INTERVAL
+    )
+    with pytest.warns(UserWarning, match="WATCH_INTERVAL not found"):
+        applied = apply_polling_intervals()
+    assert applied == ["dagster._daemon.controller.RELOAD_WORKSPACE_INTERVAL"]
+
+
+class SpawningServer:
+    """Stands for Dagster's code server: its constructor picks the "spawn" context."""
+
+    def __init__(self, name):
+        self.name = name
+        self._mp_ctx = multiprocessing.get_context("spawn")
+
+
+class ServerWithoutContext:
+    def __init__(self):
+        self.name = "other"
+
+
+def test_the_code_server_starts_its_runs_from_a_preloaded_forkserver():
+    assert fork_run_workers(["json"], SpawningServer) is True
+    server = SpawningServer("tai")
+    assert server.name == "tai"  # the original constructor still ran
+    assert server._mp_ctx.get_start_method() == "forkserver"
+    wrapped = SpawningServer.__init__
+    assert fork_run_workers(["json"], SpawningServer) is True
+    assert SpawningServer.__init__ is wrapped  # applied once only
+
+
+def test_a_server_without_a_context_keeps_spawning_with_a_warning():
+    fork_run_workers(["json"], ServerWithoutContext)
+    with pytest.warns(UserWarning, match="runs still spawn"):
+        server = ServerWithoutContext()
+    assert not hasattr(server, "_mp_ctx")
+
+
+def test_the_pinned_dagster_server_keeps_its_run_context_where_tai_replaces_it():
+    # The end-to-end daemon test shows the forkserver at work; this names what it relies on.
+    assert 'self._mp_ctx = multiprocessing.get_context("spawn")' in inspect.getsource(
+        DagsterApiServer.__init__
+    )
+    assert "self._mp_ctx.Process(" in inspect.getsource(DagsterApiServer.StartRun)
+
+
+def test_the_deployment_starts_daemon_and_webserver_through_the_wrapper():
+    _code_server, daemon, webserver = commands(4266, 3000, "info")
+    assert daemon[1:5] == ["-m", "tai_assets.dagster_cli", "dagster-daemon", "run"]
+    assert webserver[1:4] == ["-m", "tai_assets.dagster_cli", "dagster-webserver"]
+    for command, usage in ((daemon, "dagster-daemon"), (webserver, "dagster-webserver")):
+        shown = subprocess.run([*command[:4], "--help"], capture_output=True, text=True)
+        assert shown.returncode == 0, shown.stderr
+        assert usage in shown.stdout
+
+
+def test_an_unknown_command_is_refused_with_the_usage():
+    refused = subprocess.run(
+        [sys.executable, "-m", "tai_assets.dagster_cli", "dagit"], capture_output=True, text=True
+    )
+    assert refused.returncode == 1
+    assert "dagster|dagster-daemon|dagster-webserver" in refused.stderr
