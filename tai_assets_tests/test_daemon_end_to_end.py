@@ -4,7 +4,6 @@ the project's instance config (run workers forked from the code server's forkser
 warehouse fills."""
 
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -20,7 +19,7 @@ from dagster._core.scheduler.instigation import InstigatorType, TickStatus
 
 from tai_assets.freshness import FRESHNESS_CHECKS, newest_delivered_poll
 from tai_assets.maintenance import KEPT_RUN_EVENTS
-from tai_assets.serve import code_server_ready, commands
+from tai_assets.serve import code_server_ready, commands, stop
 from tai_assets.settings import PROJECT_DIR
 from tai_assets.simulator.launch import start_process, tai_environment
 from tai_assets.ticks import last_tick_time
@@ -167,9 +166,9 @@ def test_daemon_runs_the_sensors_and_their_runs_fill_the_warehouse(simulator_pro
             )
             forkservers = forkservers_of(processes[0].pid)
     finally:
-        for process in processes:
-            os.killpg(process.pid, signal.SIGTERM)
-            process.wait(timeout=60)
+        # As `./tai run` stops them: SIGTERM, then SIGKILL after the grace period. The code
+        # server waits for the runs it started before it exits.
+        stop(processes)
         if previous_home is None:
             os.environ.pop("DAGSTER_HOME")
         else:
