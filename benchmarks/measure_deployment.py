@@ -14,7 +14,6 @@ stops everything, and prints:
 import argparse
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -24,17 +23,11 @@ from collections import Counter
 from contextlib import closing
 from pathlib import Path
 
+from tai_assets.serve import free_port
 from tai_assets.simulator.launch import start_process, tai_environment
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
-
-
-def free_port() -> int:
-    """Return a TCP port free on loopback right now."""
-    with closing(socket.socket()) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def folder_bytes(path: Path) -> int:

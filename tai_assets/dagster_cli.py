@@ -63,7 +63,7 @@ def fork_run_workers(
     preload: list[str] = FORKSERVER_PRELOAD, api_server: type | None = None
 ) -> bool:
     """Make the code server (`api_server`, Dagster's by default) start run workers from a
-    forkserver that has imported `preload`; return whether it could.
+    forkserver that has imported `preload`; return True once it is wrapped (also if it was).
 
     Dagster's server keeps its multiprocessing context in `_mp_ctx`, set to "spawn" by its
     constructor; the constructor is wrapped to replace it. A server without one keeps spawning
@@ -90,13 +90,15 @@ def fork_run_workers(
 
 
 def main(argv: list[str]) -> None:
-    """Start the Dagster command named by argv[0] with the rest of argv, intervals applied."""
+    """Start the Dagster command named by argv[0] with the rest of argv: the code server with
+    its forkserver, the daemon and the webserver with tai's polling intervals."""
     if not argv or argv[0] not in ENTRY_POINTS:
         sys.exit(f"usage: python -m tai_assets.dagster_cli {{{'|'.join(ENTRY_POINTS)}}} ARGS...")
     module_name, function = ENTRY_POINTS[argv[0]]
-    apply_polling_intervals()
     if argv[0] == "dagster":
         fork_run_workers()
+    else:
+        apply_polling_intervals()
     sys.argv = argv
     getattr(__import__(module_name, fromlist=[function]), function)()
 

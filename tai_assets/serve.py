@@ -2,15 +2,17 @@
 
 `python -m tai_assets.serve` (what `./tai run` starts) launches `dagster api grpc` for
 `tai_assets.definitions`, waits until it answers, then starts `dagster-daemon` and
-`dagster-webserver` connected to it (through `tai_assets.dagster_cli`, which makes them poll the
-code server less often). `dagster dev` would put a reloading proxy in front of the
-code server, which costs about 1.8 % of a core on its own; `TAI_DAGSTER_DEV=1` uses it anyway
-(to reload code from the UI while developing). SIGINT or SIGTERM, or any of the three exiting,
-stops all of them: SIGTERM first, SIGKILL after a grace period.
+`dagster-webserver` connected to it, all three through `tai_assets.dagster_cli` (runs forked
+from a preloaded forkserver, slower polling of the code server). `dagster dev` would put a
+reloading proxy in front of the code server, which costs about 1.8 % of a core on its own;
+`TAI_DAGSTER_DEV=1` uses it anyway (to reload code from the UI while developing). SIGINT or
+SIGTERM, or any of the three exiting, stops all of them: SIGTERM first, SIGKILL after a grace
+period.
 """
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -18,6 +20,13 @@ from pathlib import Path
 
 BIN = Path(sys.executable).parent
 GRACE_SECONDS = 30
+
+
+def free_port() -> int:
+    """Return a TCP port free on loopback right now (for a deployment started beside another)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def commands(code_port: int, web_port: int, level: str) -> list[list[str]]:

@@ -4,7 +4,6 @@ the project's instance config (run workers forked from the code server's forkser
 warehouse fills."""
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -19,7 +18,7 @@ from dagster._core.scheduler.instigation import InstigatorType, TickStatus
 
 from tai_assets.freshness import FRESHNESS_CHECKS, newest_delivered_poll
 from tai_assets.maintenance import KEPT_RUN_EVENTS
-from tai_assets.serve import code_server_ready, commands, stop
+from tai_assets.serve import code_server_ready, commands, free_port, stop
 from tai_assets.settings import PROJECT_DIR
 from tai_assets.simulator.launch import start_process, tai_environment
 from tai_assets.ticks import last_tick_time
@@ -82,13 +81,6 @@ def ingest_run_detail(instance: dg.DagsterInstance) -> list[tuple[bool, int]]:
         has_detail = any(event_type not in KEPT_RUN_EVENTS for event_type in types)
         found.append((has_detail, types.count(DagsterEventType.ASSET_MATERIALIZATION)))
     return found
-
-
-def free_port() -> int:
-    """Return a TCP port free on loopback right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def forkservers_of(parent_pid: int) -> list[int]:
