@@ -28,6 +28,7 @@ from tai_assets.resources import (
     ChronoApiResource,
     GameServerResource,
     PollingSettings,
+    PollSpoolResource,
     WarehouseResource,
 )
 from tai_assets.schedules import build_polling_schedules
@@ -47,6 +48,7 @@ def build_resources(settings: Settings) -> dict:
     return {
         "io_manager": TaiWarehouseIOManager(database=database),
         "warehouse": WarehouseResource(database=database),
+        "spool": PollSpoolResource(path=str(settings.spool_path)),
         "game_server": GameServerResource(host=settings.training_host, port=settings.training_port),
         "chrono": ChronoApiResource(
             base_url=settings.chrono_api_base_url,

@@ -1,21 +1,30 @@
-"""Prepares the Dagster instance tai runs on (`python -m tai_assets.instance`).
+"""Prepares the Dagster instance before the deployment starts (`python -m tai_assets.instance`,
+run by `./tai run`'s supervisor once the processes of an earlier deployment are gone).
 
-The `warehouse` pool must exist with limit 1 before two runs race for it: a pool that only has
-the config's default limit is created lazily, and two processes creating it at once can both get
-a slot. `./tai run` calls this before starting Dagster.
+- Runs left in progress by that deployment (killed, or the machine restarted) are marked
+  failed: no process of it is alive to finish them, and each would hold a place of
+  `max_concurrent_runs` forever.
+- The `warehouse` pool of earlier versions is removed: a pool slot held by a process that dies
+  is never released. Writers now serialise on DuckDB's own file lock, which the kernel releases.
 """
 
 import dagster as dg
 
-WAREHOUSE_POOL = "warehouse"
+from tai_assets.maintenance import fail_dead_runs
+
+LEGACY_POOL = "warehouse"
 
 
-def ensure_warehouse_pool(instance: dg.DagsterInstance) -> int:
-    """Create (or reset) the warehouse pool with one slot; return the limit now in force."""
-    instance.event_log_storage.set_concurrency_slots(WAREHOUSE_POOL, 1)
-    return instance.event_log_storage.get_concurrency_info(WAREHOUSE_POOL).slot_count
+def prepare_instance(instance: dg.DagsterInstance) -> list[str]:
+    """Fail the runs whose workers are gone and drop the legacy pool; return the failed ids."""
+    failed = fail_dead_runs(instance)
+    storage = instance.event_log_storage
+    if LEGACY_POOL in storage.get_concurrency_keys():
+        storage.delete_concurrency_limit(LEGACY_POOL)
+    return failed
 
 
 if __name__ == "__main__":
     with dg.DagsterInstance.get() as current:
-        print(f"pool {WAREHOUSE_POOL}: limit {ensure_warehouse_pool(current)}")
+        failed = prepare_instance(current)
+        print(f"tai: instance ready ({len(failed)} runs of an earlier deployment marked failed)")

@@ -16,6 +16,7 @@ write does:
   preview, the query and the table name live in the asset's definition metadata instead.
 """
 
+import contextlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -172,7 +173,10 @@ def write_frame(
             conn.unregister(_BATCH_VIEW)
         conn.commit()
     except BaseException:
-        conn.rollback()
+        # A failed write (a full disk, say) can leave no transaction to roll back; the error
+        # that matters is the write's own, not the rollback's.
+        with contextlib.suppress(duckdb.Error):
+            conn.rollback()
         raise
     ((row_count,),) = conn.execute(f"SELECT count(*) FROM {target}").fetchall()
     return int(row_count)

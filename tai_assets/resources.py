@@ -9,6 +9,7 @@ from pydantic import Field
 
 from tai_assets import warehouse
 from tai_assets.polling.chrono import WorldPollResult, fetch_worlds
+from tai_assets.polling.spool import PollSpool
 from tai_assets.samp.client import ServerPollResult, query_server
 
 
@@ -22,6 +23,16 @@ class WarehouseResource(dg.ConfigurableResource):
         """Yield a connection with every table created; it is closed even after an error."""
         with warehouse.connect(self.database) as conn:
             yield conn
+
+
+class PollSpoolResource(dg.ConfigurableResource):
+    """The durable poll spool (SQLite, WAL): sensors append every poll, ingest runs drain it."""
+
+    path: str = Field(description="Path of the spool file (TAI_SPOOL_PATH).")
+
+    def spool(self) -> PollSpool:
+        """Return the spool at `path`."""
+        return PollSpool(self.path)
 
 
 class GameServerResource(dg.ConfigurableResource):

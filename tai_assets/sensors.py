@@ -1,12 +1,16 @@
-"""Polling sensors: each tick takes one poll, keeps it in the cursor, and every
-TAI_POLL_BATCH polls launches one ingest run that carries them as run config.
+"""Polling sensors: each tick takes one poll and appends it to the durable poll spool at once;
+every TAI_POLL_BATCH new polls, it requests one ingest run, which takes everything pending.
 
-Sensors never open the warehouse. A tick that fails to poll records the failure as a poll
+Sensors never open the warehouse, and runs carry no polls: a run that dies, fails for good or is
+never launched leaves its polls pending in the spool for the next one. The cursor only says up to
+which spool entry a run was last requested, and holds polls the spool could not take (a full or
+read-only data folder) until it can. A tick that fails to poll records the failure as a poll
 (`unreachable`), so an outage shows as an outage and the tick itself never errors.
 """
 
-import hashlib
+import json
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -14,16 +18,21 @@ import dagster as dg
 
 from tai_assets.clock import utc_now
 from tai_assets.freshness import FRESHNESS_CHECKS, freshness_evaluation, verdicts_to_record
-from tai_assets.maintenance import thin_succeeded_runs
+from tai_assets.maintenance import fail_dead_runs, thin_succeeded_runs
 from tai_assets.polling.records import (
     decode_pending,
     encode_pending,
-    server_batch,
     server_record,
-    world_batch,
+    storable_text,
     world_record,
 )
-from tai_assets.resources import ChronoApiResource, GameServerResource, PollingSettings
+from tai_assets.polling.spool import SpoolUnavailable
+from tai_assets.resources import (
+    ChronoApiResource,
+    GameServerResource,
+    PollingSettings,
+    PollSpoolResource,
+)
 from tai_assets.settings import Settings
 from tai_assets.ticks import (
     FRESHNESS_SENSOR,
@@ -33,73 +42,101 @@ from tai_assets.ticks import (
     sensor_instance,
 )
 
-# Each source's sensor, its ingest op, and how its pending polls become the op's run config.
-INGEST_OPS = {
-    "server": (SERVER_SENSOR, "ingest_server_polls", server_batch),
-    "worlds": (WORLD_SENSOR, "ingest_world_polls", world_batch),
-}
+SENSOR_OF_SOURCE = {"server": SERVER_SENSOR, "worlds": WORLD_SENSOR}
 
 
-def pending_from_cursor(context: dg.SensorEvaluationContext) -> list[dict]:
-    """Return the polls a sensor holds in its cursor; an unreadable cursor is logged and reset."""
+@dataclass
+class PollingCursor:
+    """What a polling sensor remembers between ticks: the newest spool entry it requested a
+    run for, and polls it took that the spool could not store yet."""
+
+    requested_through: int = 0
+    unspooled: list[dict] = field(default_factory=list)
+
+    def encode(self) -> str:
+        """Return the cursor as ASCII text (any string a source sent survives it)."""
+        return json.dumps(
+            {
+                "requested_through": self.requested_through,
+                "unspooled": encode_pending(self.unspooled),
+            }
+        )
+
+    @classmethod
+    def decode(cls, text: str | None) -> "PollingCursor":
+        """Return the cursor `encode` wrote; none (or an older format) is a fresh cursor."""
+        if not text or not text.startswith("{"):
+            return cls()
+        state = json.loads(text)
+        return cls(int(state.get("requested_through", 0)), decode_pending(state.get("unspooled")))
+
+
+def read_cursor(context: dg.SensorEvaluationContext) -> PollingCursor:
+    """Return the sensor's cursor; an unreadable one is logged and reset (nothing is lost:
+    the polls are in the spool)."""
     try:
-        return decode_pending(context.cursor)
-    except ValueError as error:
-        context.log.error(f"Sensor cursor unreadable ({error}); starting a new batch.")
-        return []
-
-
-def batch_run_key(source: str, pending: list[dict]) -> str:
-    """Return a run key naming exactly these polls, so a repeated tick launches nothing new."""
-    digest = hashlib.sha256("|".join(p["polled_at"] for p in pending).encode()).hexdigest()
-    return f"{source}:{pending[0]['polled_at']}:{len(pending)}:{digest[:12]}"
+        return PollingCursor.decode(context.cursor)
+    except (ValueError, TypeError) as error:
+        context.log.error(f"Sensor cursor unreadable ({error}); starting afresh.")
+        return PollingCursor()
 
 
 def tidy_instance(
-    context: dg.SensorEvaluationContext, sensor_name: str, source: str, polling: PollingSettings
+    context: dg.SensorEvaluationContext, source: str, polling: PollingSettings
 ) -> None:
-    """Purge the sensor's old ticks and thin the step detail of its source's succeeded runs
-    (those that finished within the last day but before the detail retention)."""
+    """Once per batch: fail runs whose worker died, purge the sensor's old ticks, and thin the
+    step detail of its source's succeeded runs (finished within the last day but before the
+    detail retention)."""
     instance = sensor_instance(context)
     if instance is None:
         return  # a bare test context: no instance to tidy
-    purge_old_ticks(instance, sensor_name, polling.tick_retention_minutes)
+    for run_id in fail_dead_runs(instance):
+        context.log.warning(f"run {run_id} had lost its worker process; marked failed")
+    purge_old_ticks(instance, SENSOR_OF_SOURCE[source], polling.tick_retention_minutes)
     cutoff = utc_now() - timedelta(minutes=polling.run_detail_retention_minutes)
     tags = {"tai/kind": "ingest", "tai/source": source}
     thin_succeeded_runs(instance, tags, cutoff, cutoff - timedelta(days=1))
 
 
-def batch_or_wait(
+def spool_and_maybe_request(
     context: dg.SensorEvaluationContext,
     polling: PollingSettings,
+    spool: PollSpoolResource,
     source: str,
-    pending: list[dict],
+    record: dict,
     summary: str,
 ) -> dg.SensorResult:
-    """Return a run request for a full batch (and an empty cursor), or keep waiting.
+    """Append the poll to the spool, then request an ingest run when TAI_POLL_BATCH polls
+    have arrived since the last request; return the tick's result.
 
-    Launching a batch is also when the instance is tidied, once per batch: the sensor's old
-    ticks are purged and its older succeeded runs lose their step detail.
+    A spool that cannot be written keeps the poll (and any before it) in the cursor, to be
+    spooled by the first tick that can; no run is requested meanwhile.
     """
-    batch_size = polling.poll_batch
-    if len(pending) < batch_size:
+    summary = storable_text(summary) or ""
+    cursor = read_cursor(context)
+    takes = [*cursor.unspooled, record]
+    try:
+        spool.spool().append(source, takes)
+        pending, new, newest = spool.spool().pending_summary(source, cursor.requested_through)
+    except SpoolUnavailable as error:
+        cursor.unspooled = takes
+        message = f"{summary}; spool unavailable ({error}): {len(takes)} polls kept in the cursor"
+        context.log.error(message)
+        return dg.SensorResult(skip_reason=message, cursor=cursor.encode())
+    cursor.unspooled = []
+    if new < polling.poll_batch:
         return dg.SensorResult(
-            skip_reason=f"{summary}; {len(pending)}/{batch_size} polls pending",
-            cursor=encode_pending(pending),
+            skip_reason=f"{summary}; {new}/{polling.poll_batch} polls since the last run "
+            f"request, {pending} pending in the spool",
+            cursor=cursor.encode(),
         )
-    sensor_name, op_name, to_config = INGEST_OPS[source]
-    tidy_instance(context, sensor_name, source, polling)
+    tidy_instance(context, source, polling)
+    cursor.requested_through = newest
     request = dg.RunRequest(
-        run_key=batch_run_key(source, pending),
-        run_config={"ops": {op_name: {"config": to_config(pending)}}},
-        tags={
-            "tai/source": source,
-            "tai/polls": str(len(pending)),
-            "tai/first_poll": pending[0]["polled_at"],
-            "tai/last_poll": pending[-1]["polled_at"],
-        },
+        run_key=f"{source}:{newest}",
+        tags={"tai/source": source, "tai/polls": str(pending), "tai/spool_through": str(newest)},
     )
-    return dg.SensorResult(run_requests=[request], cursor=encode_pending([]))
+    return dg.SensorResult(run_requests=[request], cursor=cursor.encode())
 
 
 def describe_server_poll(record: dict) -> str:
@@ -136,7 +173,8 @@ def build_polling_sensors(
     resources: Mapping[str, dg.ConfigurableResource],
 ) -> list[dg.SensorDefinition]:
     """Return the two polling sensors, ticking every TAI_POLL_INTERVAL_SECONDS, using the
-    `game_server`, `chrono` and `polling` resources of `resources` (the code location's)."""
+    `game_server`, `chrono`, `polling` and `spool` resources of `resources` (the code
+    location's)."""
     resource = initialized_once(resources)
 
     @dg.sensor(
@@ -149,13 +187,13 @@ def build_polling_sensors(
     def server_poll_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
         game_server: GameServerResource = resource("game_server")
         polling: PollingSettings = resource("polling")
-        pending = pending_from_cursor(context)
         polled_at = utc_now()
         record = server_record(game_server.poll(), polled_at)
-        pending.append(record)
         summary = describe_server_poll(record)
         context.log.info(summary)
-        return batch_or_wait(context, polling, "server", pending, summary)
+        return spool_and_maybe_request(
+            context, polling, resource("spool"), "server", record, summary
+        )
 
     @dg.sensor(
         name=WORLD_SENSOR,
@@ -170,11 +208,9 @@ def build_polling_sensors(
         reason = chrono.missing_credentials()
         if reason:
             return dg.SkipReason(reason)
-        pending = pending_from_cursor(context)
         polled_at = utc_now()
         result = chrono.poll()
         record = world_record(result, polled_at)
-        pending.append(record)
         invalid = sum(1 for w in result.worlds if not w.valid)
         if result.status == "ok":
             summary = f"worlds ok: {len(result.worlds)} listed"
@@ -183,7 +219,9 @@ def build_polling_sensors(
                 context.log.warning(summary)
         else:
             summary = f"worlds unreachable ({result.error})"
-        return batch_or_wait(context, polling, "worlds", pending, summary)
+        return spool_and_maybe_request(
+            context, polling, resource("spool"), "worlds", record, summary
+        )
 
     return [server_poll_sensor, world_poll_sensor]
 

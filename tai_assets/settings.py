@@ -38,6 +38,7 @@ class Settings:
     log_level: str
     data_dir: Path
     warehouse_path: Path
+    spool_path: Path
     poll_interval_seconds: int
     poll_batch: int
     player_session_gap_seconds: int
@@ -61,6 +62,7 @@ class Settings:
             log_level=_str("LOG_LEVEL", "INFO").upper(),
             data_dir=data_dir,
             warehouse_path=Path(_str("TAI_WAREHOUSE_PATH", str(data_dir / "tai.duckdb"))),
+            spool_path=Path(_str("TAI_SPOOL_PATH", str(data_dir / "spool.sqlite3"))),
             poll_interval_seconds=max(1, _int("TAI_POLL_INTERVAL_SECONDS", 60)),
             poll_batch=max(1, _int("TAI_POLL_BATCH", 10)),
             player_session_gap_seconds=_int("TAI_PLAYER_SESSION_GAP_SECONDS", 2700),

@@ -14,6 +14,7 @@ from pathlib import Path
 import duckdb
 
 from tai_assets.sql_files import ddl_files
+from tai_assets.storage_errors import describe_os_error
 
 logger = logging.getLogger(__name__)
 
@@ -23,19 +24,36 @@ LOCK_WAIT_ENV = "TAI_WAREHOUSE_LOCK_WAIT_SECONDS"
 LOCK_CONFLICT = "Could not set lock"
 
 
+class WarehouseUnavailable(RuntimeError):
+    """The warehouse file cannot be written: the message says why and where ("disk full: …",
+    "read-only: …")."""
+
+
+def explain_storage_error(error: BaseException, database: str) -> BaseException:
+    """Return a WarehouseUnavailable naming the cause for a full disk or a read-only folder,
+    else `error` itself."""
+    if not isinstance(error, OSError | duckdb.Error):
+        return error
+    described = describe_os_error(error, database)
+    if described.startswith(("disk full:", "read-only:")):
+        return WarehouseUnavailable(described)
+    return error
+
+
 def lock_wait_seconds() -> float:
-    """Return how long opening the warehouse waits for another process's lock (default 60 s)."""
-    return float(os.environ.get(LOCK_WAIT_ENV, "60"))
+    """Return how long opening the warehouse waits for another process's lock (default 300 s)."""
+    return float(os.environ.get(LOCK_WAIT_ENV, "300"))
 
 
 def open_waiting_for_lock(database: str, read_only: bool) -> duckdb.DuckDBPyConnection:
     """Return a connection to the file, retrying while another process holds its lock.
 
-    DuckDB lets one process open a file for writing. The `warehouse` pool queues tai's own
-    writers, but its SQLite slot claim is not atomic between two runs started in the same
-    instant (the two sensors launch their batches together), and a person's read-only
-    session holds the lock too. Waiting a little turns those collisions into a short delay
-    instead of a failed run; after TAI_WAREHOUSE_LOCK_WAIT_SECONDS the lock error is raised.
+    DuckDB lets one process open a file for writing, and that file lock is how tai's writers
+    take turns: the kernel releases it when its holder dies, so a killed run cannot leave the
+    warehouse locked (a Dagster pool slot held by a dead process stays taken). A person's
+    read-only session holds the lock too. The wait sleeps between attempts (from 0.1 s up to
+    2 s), so waiting costs no CPU; after TAI_WAREHOUSE_LOCK_WAIT_SECONDS the lock error is
+    raised.
     """
     deadline = time.monotonic() + lock_wait_seconds()
     for attempt in itertools.count():
@@ -104,12 +122,20 @@ def ensure_warehouse(conn: duckdb.DuckDBPyConnection, database: str) -> None:
 @contextmanager
 def connect(database: str, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
     """Yield a connection to the warehouse file (tables created), closed even after an error."""
-    if database != ":memory:":
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
-    conn = open_waiting_for_lock(database, read_only)
+    try:
+        if database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        conn = open_waiting_for_lock(database, read_only)
+    except (OSError, duckdb.Error) as error:
+        raise explain_storage_error(error, database) from error
     try:
         if not read_only:
             ensure_warehouse(conn, database)
         yield conn
+    except (OSError, duckdb.Error) as error:
+        explained = explain_storage_error(error, database)
+        if explained is error:
+            raise
+        raise explained from error
     finally:
         conn.close()

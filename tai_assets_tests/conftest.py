@@ -6,10 +6,12 @@ import pytest
 
 from tai_assets.clock import use_clock
 from tai_assets.io_manager import TaiWarehouseIOManager
+from tai_assets.polling.spool import PollSpool
 from tai_assets.resources import (
     ChronoApiResource,
     GameServerResource,
     PollingSettings,
+    PollSpoolResource,
     WarehouseResource,
 )
 from tai_assets.simulator import ManualClock, Simulator, SimulatorConfig
@@ -33,6 +35,16 @@ def simulator(sim_clock):
         yield sim, running
 
 
+def spool_path_beside(database: str) -> str:
+    """Return the spool file tests keep beside a warehouse file."""
+    return f"{database}.spool.sqlite3"
+
+
+def spool_polls(database: str, source: str, records: list[dict]) -> None:
+    """Append poll records to the spool beside `database`, as the polling sensors do."""
+    PollSpool(spool_path_beside(database)).append(source, records)
+
+
 def polling_resources(
     running, database: str, *, batch: int = 3, login: str | None = "tai", token="secret-token"
 ) -> dict:
@@ -40,6 +52,7 @@ def polling_resources(
     return {
         "io_manager": TaiWarehouseIOManager(database=database),
         "warehouse": WarehouseResource(database=database),
+        "spool": PollSpoolResource(path=spool_path_beside(database)),
         "game_server": GameServerResource(
             host="127.0.0.1", port=running.udp_port, timeout_seconds=0.3, attempts=2
         ),

@@ -16,7 +16,7 @@ from tai_assets.maintenance import (
     purge_old_runs,
     thin_succeeded_runs,
 )
-from tai_assets.polling.records import server_batch
+from tai_assets.polling.spool import PollSpool
 from tai_assets.settings import PROJECT_DIR, Settings
 
 T0 = datetime(2026, 1, 5, 18, 0, tzinfo=UTC)
@@ -46,9 +46,10 @@ def ingest_run(instance: dg.DagsterInstance, first_minute: int) -> str:
         }
         for k in range(3)
     ]
-    job = build_definitions(Settings.from_env()).resolve_job_def("ingest_server_polls_job")
+    settings = Settings.from_env()
+    PollSpool(settings.spool_path).append("server", polls)
+    job = build_definitions(settings).resolve_job_def("ingest_server_polls_job")
     result = job.execute_in_process(
-        run_config={"ops": {"ingest_server_polls": {"config": server_batch(polls)}}},
         instance=instance,
         tags={"tai/source": "server"},
     )

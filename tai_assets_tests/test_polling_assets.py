@@ -14,10 +14,10 @@ from tai_assets.clock import use_clock
 from tai_assets.freshness import judge_freshness
 from tai_assets.io_manager import TaiWarehouseIOManager
 from tai_assets.jobs import rebuild_derived_job
-from tai_assets.polling.records import server_batch, world_batch
-from tai_assets.resources import PollingSettings, WarehouseResource
+from tai_assets.resources import PollingSettings, PollSpoolResource, WarehouseResource
 from tai_assets.sensors import build_freshness_sensor
 from tai_assets.settings import Settings
+from tai_assets_tests.conftest import spool_path_beside, spool_polls
 
 T0 = datetime(2026, 1, 5, 18, 0, tzinfo=UTC)
 
@@ -96,18 +96,23 @@ def resources(tmp_path) -> dict:
     return {
         "io_manager": TaiWarehouseIOManager(database=database),
         "warehouse": WarehouseResource(database=database),
+        "spool": PollSpoolResource(path=spool_path_beside(database)),
         "polling": PollingSettings(poll_interval_seconds=60, poll_batch=4),
     }
 
 
+def spool_test_polls(resources: dict) -> None:
+    database = resources["warehouse"].database
+    spool_polls(database, "server", SERVER_POLLS)
+    spool_polls(database, "worlds", WORLD_POLLS)
+
+
 def ingest(resources: dict) -> None:
-    config = {
-        "ops": {
-            "ingest_server_polls": {"config": server_batch(SERVER_POLLS)},
-            "ingest_world_polls": {"config": world_batch(WORLD_POLLS)},
-        }
-    }
-    assert dg.materialize(POLLING_ASSETS, resources=resources, run_config=config).success
+    spool_test_polls(resources)
+    assert dg.materialize(POLLING_ASSETS, resources=resources).success
+    # Delivered polls are marked: a second run finds nothing pending and changes nothing.
+    spool = resources["spool"].spool()
+    assert spool.pending("server") == [] and spool.pending("worlds") == []
 
 
 def test_every_polling_asset_reads_back(resources):
@@ -247,13 +252,8 @@ def test_freshness_sensor_reports_both_checks_without_a_run(resources):
         sensors=[sensor],
         resources=resources,
     )
-    config = {
-        "ops": {
-            "ingest_server_polls": {"config": server_batch(SERVER_POLLS)},
-            "ingest_world_polls": {"config": world_batch(WORLD_POLLS)},
-        }
-    }
-    assert dg.materialize(POLLING_ASSETS, resources=resources, run_config=config, instance=instance)
+    spool_test_polls(resources)
+    assert dg.materialize(POLLING_ASSETS, resources=resources, instance=instance)
 
     def report(minutes: float, cursor: str | None) -> tuple[dict, str]:
         context = dg.build_sensor_context(

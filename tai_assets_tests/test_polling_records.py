@@ -1,17 +1,12 @@
-"""Poll records: the compact run-config forms give back exactly the polls the sensor took."""
+"""Poll records: the spool and the sensor cursor give back exactly the polls the sensor took,
+whatever text a source sent."""
 
 from hypothesis import given
 from hypothesis import strategies as st
 
 from tai_assets.polling.chrono import clean_world_name
-from tai_assets.polling.records import (
-    decode_pending,
-    encode_pending,
-    expand_server_batch,
-    expand_world_batch,
-    server_batch,
-    world_batch,
-)
+from tai_assets.polling.records import decode_pending, encode_pending, storable_text
+from tai_assets.polling.spool import PollSpool
 
 INSTANTS = st.integers(0, 10**6).map(lambda s: f"2026-11-26T{s % 24:02d}:00:{s % 60:02d}+00:00")
 NAMES = st.text(alphabet="abcXYZ_[]Юя0", min_size=1, max_size=8)
@@ -62,33 +57,7 @@ def world_poll():
     )
 
 
-def sorted_names(poll: dict) -> dict:
-    """Return the poll with its names sorted, as the sensor records them."""
-    if "player_names" not in poll:
-        return poll
-    return {**poll, "player_names": sorted(poll["player_names"])}
-
-
-@given(st.lists(server_poll(), max_size=10))
-def test_server_batch_round_trips(polls):
-    assert expand_server_batch(server_batch(polls)) == [sorted_names(p) for p in polls]
-
-
-def test_server_batch_keeps_an_empty_listing_apart_from_unknown_names():
-    polls = [
-        {"polled_at": "2026-11-26T10:00:00+00:00", "status": "ok", "player_names": ["b", "a"]},
-        {"polled_at": "2026-11-26T10:01:00+00:00", "status": "ok", "player_names": []},
-        {"polled_at": "2026-11-26T10:02:00+00:00", "status": "count_only", "online": 120},
-    ]
-    batch = server_batch(polls)
-    assert batch["names"] == ["a", "b"] and batch["presence"] == ["100", "100"]
-    expanded = expand_server_batch(batch)
-    assert [p.get("player_names") for p in expanded] == [["a", "b"], [], None]
-
-
-@given(st.lists(world_poll(), max_size=10))
-def test_world_batch_round_trips(polls):
-    assert expand_world_batch(world_batch(polls)) == polls
+ANY_TEXT = st.text(max_size=50)  # lone surrogates, NUL and control characters included
 
 
 @given(st.lists(server_poll(), max_size=10))
@@ -96,12 +65,33 @@ def test_cursor_round_trips(polls):
     assert decode_pending(encode_pending(polls)) == polls
 
 
-def test_world_batch_stores_each_world_once_and_counts_per_poll():
-    worlds = [
-        {"raw_name": "{FF0000}Main", "name": "Main", "players": n, "static": True, "ssmp": True}
-        for n in (3, 4, 5)
-    ]
-    polls = [{"polled_at": f"t{i}", "status": "ok", "worlds": [w]} for i, w in enumerate(worlds)]
-    batch = world_batch(polls)
-    assert batch["worlds"] == [{"raw_name": "{FF0000}Main", "static": True, "ssmp": True}]
-    assert [p["players"] for p in batch["polls"]] == [[3], [4], [5]]
+@given(st.lists(st.fixed_dictionaries({"polled_at": INSTANTS, "error": ANY_TEXT}), max_size=5))
+def test_cursor_is_ascii_and_round_trips_any_text(polls):
+    cursor = encode_pending(polls)
+    assert cursor.isascii() and decode_pending(cursor) == polls
+
+
+@given(st.lists(world_poll(), max_size=8), st.lists(server_poll(), max_size=8))
+def test_spooled_polls_come_back_as_they_were_taken(tmp_path_factory, worlds, servers):
+    spool = PollSpool(tmp_path_factory.mktemp("spool") / "spool.sqlite3")
+    if worlds:
+        spool.append("worlds", worlds)
+    if servers:
+        spool.append("server", servers)
+    assert [p.record for p in spool.pending("worlds")] == worlds
+    assert [p.record for p in spool.pending("server")] == servers
+
+
+@given(ANY_TEXT)
+def test_storable_text_encodes_to_utf8_and_keeps_valid_text(text):
+    stored = storable_text(text)
+    stored.encode("utf-8")  # never raises
+    if not any(0xD800 <= ord(c) <= 0xDFFF for c in text):
+        assert stored == text
+    else:
+        assert "\\u" in stored
+
+
+def test_a_lone_surrogate_becomes_a_visible_escape():
+    assert storable_text("A\ud800B") == "A\\ud800B"
+    assert storable_text(None) is None

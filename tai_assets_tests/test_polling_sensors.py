@@ -1,5 +1,6 @@
-"""The polling sensors against the simulator: batching in the cursor, typed run config, run keys,
-failures recorded as polls, and the ingest run they request writing the warehouse."""
+"""The polling sensors against the simulator: every poll spooled at once, a run requested per
+batch, run keys, failures recorded as polls, and the ingest run they request writing the
+warehouse (again and again without duplicating anything)."""
 
 import json
 import time
@@ -11,8 +12,7 @@ import pytest
 
 from tai_assets.assets.polling import POLLING_ASSETS
 from tai_assets.jobs import ingest_server_job, ingest_world_job
-from tai_assets.polling.records import decode_pending, expand_server_batch, expand_world_batch
-from tai_assets.resources import ChronoApiResource, GameServerResource
+from tai_assets.resources import ChronoApiResource, GameServerResource, PollSpoolResource
 from tai_assets.sensors import build_polling_sensors
 from tai_assets.settings import Settings
 from tai_assets_tests.conftest import polling_resources
@@ -27,6 +27,11 @@ def tick(which: int, resources: dict, cursor: str | None):
     return sensors[which](dg.build_sensor_context(cursor=cursor))
 
 
+def spooled(resources: dict, source: str) -> list[dict]:
+    """Return the poll records pending in the resources' spool."""
+    return [poll.record for poll in resources["spool"].spool().pending(source)]
+
+
 def run_ticks(sensor, resources: dict, clock, count: int):
     cursor, results = None, []
     for _ in range(count):
@@ -39,7 +44,7 @@ def run_ticks(sensor, resources: dict, clock, count: int):
 
 def execute(request: dg.RunRequest, job, resources: dict) -> dg.ExecuteInProcessResult:
     """Run what a sensor requested, as the daemon would, in this process."""
-    run_resources = {k: resources[k] for k in ("io_manager", "warehouse", "polling")}
+    run_resources = {k: resources[k] for k in ("io_manager", "warehouse", "polling", "spool")}
     defs = dg.Definitions(assets=POLLING_ASSETS, jobs=[job], resources=run_resources)
     return defs.resolve_job_def(job.name).execute_in_process(
         run_config=request.run_config, tags=request.tags
@@ -54,34 +59,38 @@ def test_server_sensor_batches_polls_and_its_run_fills_the_warehouse(
     resources = polling_resources(running, database, batch=3)
     first, second, third = run_ticks(SERVER_SENSOR, resources, sim_clock, 3)
 
-    assert not first.run_requests and "1/3 polls pending" in first.skip_reason.skip_message
-    assert len(decode_pending(second.cursor)) == 2
+    assert not first.run_requests and "1/3 polls since" in first.skip_reason.skip_message
+    assert "2/3 polls since the last run request, 2 pending" in second.skip_reason.skip_message
     (request,) = third.run_requests
-    assert decode_pending(third.cursor) == []
-    batch = request.run_config["ops"]["ingest_server_polls"]["config"]
-    polls = expand_server_batch(batch)
-    assert len(batch["names"]) == len({n for p in polls for n in p["player_names"]})
+    polls = spooled(resources, "server")
+    # The run carries no polls: it takes what the spool holds.
+    assert not request.run_config and request.run_key == "server:3"
     assert [p["status"] for p in polls] == ["ok", "ok", "ok"]
     assert polls[0]["polled_at"] == datetime(2026, 1, 5, 18, 0, tzinfo=UTC).isoformat()
     assert sorted(polls[0]["player_names"]) == sorted(
         p.name for p in sim.players_online(datetime(2026, 1, 5, 18, 0, tzinfo=UTC))
     )
 
-    # The same polls give the same run key: a repeated tick cannot launch a second run.
-    again = tick(SERVER_SENSOR, resources, second.cursor)
-    assert again.run_requests[0].run_key != request.run_key  # a later poll: another batch
-    assert request.run_key.startswith("server:2026-01-05T18:00:00+00:00:3:")
-
     assert execute(request, ingest_server_job, resources).success
+    assert spooled(resources, "server") == []
     with duckdb.connect(database, read_only=True) as conn:
         assert conn.execute("SELECT count(*) FROM raw.raw_server_polls").fetchall() == [(3,)]
         sessions = conn.execute("SELECT count(*) FROM core.player_sessions").fetchall()[0][0]
     # Three polls a minute apart: every player seen is in exactly one session.
     assert sessions == len({name for p in polls for name in p["player_names"]})
-    # Re-executing the run (a retry) leaves the warehouse as it was.
+    # Re-executing the run (a retry) leaves the warehouse as it was; so does delivering the
+    # same polls again, as a run does after an earlier one died before marking them delivered.
     before = snapshot(database)
     assert execute(request, ingest_server_job, resources).success
-    assert snapshot(database) == before
+    resources["spool"].spool().append("server", polls)
+    assert execute(request, ingest_server_job, resources).success
+    assert snapshot(database) == before and spooled(resources, "server") == []
+
+    # A tick that lost the cursor (a daemon killed mid-tick) counts only what is still
+    # pending: delivered polls are never requested again.
+    sim_clock.advance(60)
+    again = tick(SERVER_SENSOR, resources, None)
+    assert "1/3 polls since the last run request, 1 pending" in again.skip_reason.skip_message
 
 
 def snapshot(database: str) -> dict:
@@ -92,12 +101,17 @@ def snapshot(database: str) -> dict:
         }
 
 
-def test_dead_server_is_recorded_as_unreachable_within_bounds(sim_clock):
+def test_dead_server_is_recorded_as_unreachable_within_bounds(sim_clock, tmp_path):
     dead = GameServerResource(host="127.0.0.1", port=9, timeout_seconds=0.3, attempts=2)
     started = time.monotonic()
-    result = tick(SERVER_SENSOR, {"game_server": dead, "polling": polling_settings()}, None)
+    resources = {
+        "game_server": dead,
+        "polling": polling_settings(),
+        "spool": PollSpoolResource(path=str(tmp_path / "spool.sqlite3")),
+    }
+    result = tick(SERVER_SENSOR, resources, None)
     elapsed = time.monotonic() - started
-    (poll,) = decode_pending(result.cursor)
+    (poll,) = spooled(resources, "server")
     assert poll["status"] == "unreachable" and poll["error"]
     assert elapsed < 10
     assert "unreachable" in result.skip_reason.skip_message
@@ -118,7 +132,8 @@ def test_over_100_online_is_count_only(sim_clock, tmp_path):
     )
     with sim.serve() as running:
         resources = polling_resources(running, str(tmp_path / "w.duckdb"))
-        (poll,) = decode_pending(tick(SERVER_SENSOR, resources, None).cursor)
+        tick(SERVER_SENSOR, resources, None)
+        (poll,) = spooled(resources, "server")
     assert poll["status"] == "count_only"
     assert poll["online"] > 100
     assert "player_names" not in poll
@@ -127,8 +142,8 @@ def test_over_100_online_is_count_only(sim_clock, tmp_path):
 def test_unreadable_cursor_is_reported_and_reset(simulator, tmp_path):
     _, running = simulator
     resources = polling_resources(running, str(tmp_path / "w.duckdb"))
-    result = tick(SERVER_SENSOR, resources, "not-a-cursor")
-    assert len(decode_pending(result.cursor)) == 1
+    result = tick(SERVER_SENSOR, resources, "{not json")
+    assert len(spooled(resources, "server")) == 1 and result.cursor.startswith("{")
 
 
 def test_world_sensor_without_credentials_skips_and_says_why(simulator, tmp_path):
@@ -144,7 +159,7 @@ def test_world_sensor_wrong_token_is_recorded_without_leaking_it(simulator, tmp_
     secret = "wrong-but-secret-value"
     resources = polling_resources(running, str(tmp_path / "w.duckdb"), token=secret)
     result = tick(WORLD_SENSOR, resources, None)
-    (poll,) = decode_pending(result.cursor)
+    (poll,) = spooled(resources, "worlds")
     assert poll["status"] == "unreachable" and "401" in poll["error"]
     assert secret not in json.dumps(poll) and secret not in result.skip_reason.skip_message
 
@@ -155,9 +170,9 @@ def test_world_sensor_batches_and_its_run_writes_worlds_history(simulator, sim_c
     resources = polling_resources(running, database, batch=2)
     _, second = run_ticks(WORLD_SENSOR, resources, sim_clock, 2)
     (request,) = second.run_requests
-    polls = expand_world_batch(request.run_config["ops"]["ingest_world_polls"]["config"])
-    assert all(p["status"] == "ok" and p["worlds"] for p in polls)
-    assert "secret-token" not in json.dumps(request.run_config)
+    polls = spooled(resources, "worlds")
+    assert len(polls) == 2 and all(p["status"] == "ok" and p["worlds"] for p in polls)
+    assert "secret-token" not in json.dumps(polls)
     assert execute(request, ingest_world_job, resources).success
     with duckdb.connect(database, read_only=True) as conn:
         names = conn.execute("SELECT DISTINCT name FROM raw.raw_world_polls").fetchall()
@@ -195,7 +210,7 @@ def test_world_sensor_reads_its_token_from_an_env_var(simulator, tmp_path, monke
     resources["chrono"] = resources["chrono"].model_copy(
         update={"token": dg.EnvVar("TAI_TEST_CHRONO_TOKEN")}
     )
-    result = tick(WORLD_SENSOR, resources, None)
-    (poll,) = decode_pending(result.cursor)
+    tick(WORLD_SENSOR, resources, None)
+    (poll,) = spooled(resources, "worlds")
     assert poll["status"] == "ok", poll
     assert "secret-token" not in json.dumps(poll)

@@ -3,9 +3,9 @@
 Two steps, so that the hours-long crawl never holds the warehouse lock:
 
 1. ``players_snapshot_pages`` crawls ``GET /user?page=N`` politely and checkpoints every page as a
-   file under the staging folder (no warehouse access, no ``warehouse`` pool). A failed run that is
+   file under the staging folder (no warehouse access). A failed run that is
    re-executed (by hand or by the instance's run retries) resumes where it stopped.
-2. ``players_snapshot`` + ``players_snapshot_quarantine`` (one op, ``pool="warehouse"``) assemble
+2. ``players_snapshot`` + ``players_snapshot_quarantine`` (one op) assemble
    the staged pages, validate every record, and write the partition once, complete, in one
    transaction per table (the IO manager's ``replace_partition``); then the staging is removed.
 
@@ -376,7 +376,6 @@ def _table_metadata(partition_expr: str) -> dict[str, str]:
     deps=[players_snapshot_pages],
     partitions_def=WEEKLY_PARTITIONS,
     group_name=GROUP,
-    pool="warehouse",
     check_specs=CHECK_SPECS,
     can_subset=False,
 )

@@ -1,9 +1,11 @@
-"""Ingest assets: a batch of polls from a sensor → raw polls → sessions and online history.
+"""Ingest assets: the polls pending in the spool → raw polls → sessions and online history.
 
 Each source is one multi-asset (one op, one process) so that a frequent small run costs one step.
-The raw table is appended first (idempotent on the poll instant); the derived tables are then
-recomputed for the batch's window from the raw table, so re-running a batch, or running batches
-out of order, leaves the warehouse exactly as a full rebuild would.
+A run takes every poll of its source still pending in the spool (whatever earlier runs dropped
+included). The raw table is appended first (idempotent on the poll instant); the derived tables
+are then recomputed for the window of those polls from the raw table; only then are the polls
+marked delivered. A run that dies part-way leaves them pending, and re-running them, or running
+batches out of order, leaves the warehouse exactly as a full rebuild would.
 """
 
 from collections.abc import Iterator
@@ -25,16 +27,17 @@ from tai_assets.polling.derive import (
 from tai_assets.polling.records import (
     ServerIngestConfig,
     WorldIngestConfig,
-    expand_server_batch,
-    expand_world_batch,
     server_polls_frame,
     world_polls_frame,
 )
-from tai_assets.resources import PollingSettings, WarehouseResource
+from tai_assets.polling.spool import PendingPoll, SpoolUnavailable
+from tai_assets.resources import PollingSettings, PollSpoolResource, WarehouseResource
 
 OWNERS = ["team:tai"]
 NO_CHANGE = TableChange(pl.DataFrame())
 POLLING_GROUP = "polling"
+# The most polls one run takes from the spool (a backlog drains over successive runs).
+MAX_POLLS_PER_RUN = 5000
 
 
 TABLE_CHANGE = dg.PythonObjectDagsterType(TableChange, name="TableChange")
@@ -138,6 +141,30 @@ WORLD_SPECS = [
 ]
 
 
+def take_pending(
+    context: dg.AssetExecutionContext, spool: PollSpoolResource, source: str, raw_name: str
+) -> list[PendingPoll]:
+    """Return the polls of `source` pending in the spool when the raw table is selected (a
+    repair run selects only the derived tables, and takes none)."""
+    if raw_name not in context.selected_output_names:
+        return []
+    pending = spool.spool().pending(source, limit=MAX_POLLS_PER_RUN)
+    context.log.info(f"{len(pending)} {source} polls pending in the spool")
+    return pending
+
+
+def mark_delivered(
+    context: dg.AssetExecutionContext, spool: PollSpoolResource, pending: list[PendingPoll]
+) -> None:
+    """Mark the run's polls delivered: every output they touch is committed by now. A spool
+    that cannot be written now only means a later run delivers them again (the warehouse
+    skips polls it holds), so that is a warning, not a failed run."""
+    try:
+        spool.spool().mark_delivered([poll.seq for poll in pending])
+    except SpoolUnavailable as error:
+        context.log.warning(f"polls committed but not marked delivered ({error})")
+
+
 def batch_window(frame: pl.DataFrame, full_rebuild: bool) -> Window | None:
     """Return the window a batch touches, or None for a full rebuild."""
     return None if full_rebuild else Window.covering(frame["polled_at"].to_list())
@@ -158,17 +185,19 @@ def _output(name: str, change: TableChange, **metadata) -> dg.Output:
     outs=_outs(SERVER_SPECS),
     internal_asset_deps=_internal_deps(SERVER_SPECS),
     can_subset=True,
-    pool="warehouse",
 )
 def ingest_server_polls(
     context: dg.AssetExecutionContext,
     config: ServerIngestConfig,
     warehouse: WarehouseResource,
     polling: PollingSettings,
+    spool: PollSpoolResource,
 ) -> Iterator[dg.Output]:
-    """Append a batch of server polls, then bring sessions and the online series up to date."""
+    """Append the pending server polls, then bring sessions and the online series up to
+    date, then mark the polls delivered."""
     selected = context.selected_output_names
-    frame = server_polls_frame(expand_server_batch(config.model_dump()))
+    pending = take_pending(context, spool, "server", "raw_server_polls")
+    frame = server_polls_frame([poll.record for poll in pending])
     if "raw_server_polls" in selected:
         yield dg.Output(
             TableChange(frame),
@@ -178,7 +207,7 @@ def ingest_server_polls(
     window = batch_window(frame, config.full_rebuild)
     derived = [n for n in ("server_online", "player_sessions") if n in selected]
     if window is None and not config.full_rebuild:
-        context.log.info("No polls in this run's config and no full_rebuild: nothing to derive.")
+        context.log.info("No polls pending and no full_rebuild: nothing to derive.")
         yield from (_output(name, NO_CHANGE) for name in derived)
         return
     with warehouse.connect() as conn:
@@ -187,6 +216,7 @@ def ingest_server_polls(
         if "player_sessions" in derived:
             gap = polling.player_session_gap_seconds
             yield _output("player_sessions", derive_sessions(conn, PLAYER_SESSIONS, window, gap))
+    mark_delivered(context, spool, pending)
 
 
 @dg.multi_asset(
@@ -194,17 +224,19 @@ def ingest_server_polls(
     outs=_outs(WORLD_SPECS),
     internal_asset_deps=_internal_deps(WORLD_SPECS),
     can_subset=True,
-    pool="warehouse",
 )
 def ingest_world_polls(
     context: dg.AssetExecutionContext,
     config: WorldIngestConfig,
     warehouse: WarehouseResource,
     polling: PollingSettings,
+    spool: PollSpoolResource,
 ) -> Iterator[dg.Output]:
-    """Append a batch of worlds polls, then bring world sessions and history up to date."""
+    """Append the pending worlds polls, then bring world sessions and history up to date,
+    then mark the polls delivered."""
     selected = context.selected_output_names
-    frame = world_polls_frame(expand_world_batch(config.model_dump()))
+    pending = take_pending(context, spool, "worlds", "raw_world_polls")
+    frame = world_polls_frame([poll.record for poll in pending])
     if "raw_world_polls" in selected:
         polls = frame.unique("polled_at")
         yield dg.Output(
@@ -215,7 +247,7 @@ def ingest_world_polls(
     window = batch_window(frame, config.full_rebuild)
     derived = [n for n in ("world_sessions", "worlds_online") if n in selected]
     if window is None and not config.full_rebuild:
-        context.log.info("No polls in this run's config and no full_rebuild: nothing to derive.")
+        context.log.info("No polls pending and no full_rebuild: nothing to derive.")
         yield from (_output(name, NO_CHANGE) for name in derived)
         return
     with warehouse.connect() as conn:
@@ -224,6 +256,7 @@ def ingest_world_polls(
             yield _output("world_sessions", derive_sessions(conn, WORLD_SESSIONS, window, gap))
         if "worlds_online" in derived:
             yield _output("worlds_online", derive_worlds_online(conn, window))
+    mark_delivered(context, spool, pending)
 
 
 POLLING_ASSETS = [ingest_server_polls, ingest_world_polls]

@@ -1,70 +1,42 @@
-"""Poll records: what a sensor keeps in its cursor and hands to an ingest run as run config."""
+"""Poll records: what a sensor spools for each poll, and how polls become raw table rows."""
 
 import base64
 import json
+import re
 import zlib
 from datetime import UTC, datetime
 
 import dagster as dg
 import polars as pl
 
-from tai_assets.polling.chrono import WorldPollResult, clean_world_name
+from tai_assets.polling.chrono import WorldPollResult
 from tai_assets.samp.client import ServerPollResult
 
 
-class ServerPoll(dg.Config):
-    """One poll of the game server; `hostname_index` indexes the batch's `hostnames`.
-    `names_listed` says whether the poll listed names (the batch's `presence` says which)."""
-
-    polled_at: str
-    status: str
-    online: int | None = None
-    max_players: int | None = None
-    hostname_index: int | None = None
-    names_listed: bool = False
-    error: str | None = None
-    latency_ms: float | None = None
-
-
-class WorldRecord(dg.Config):
-    """One world as polls listed it, without its player count (that changes from poll to
-    poll); `error` is set when the record failed validation. The clean name is derived."""
-
-    raw_name: str | None = None
-    static: bool | None = None
-    ssmp: bool | None = None
-    extra: str | None = None
-    error: str | None = None
-
-
-class WorldPoll(dg.Config):
-    """One poll of the chrono `/worlds` endpoint: `worlds` index into the batch's `worlds`,
-    `players` are their player counts, in the same order."""
-
-    polled_at: str
-    status: str
-    error: str | None = None
-    worlds: list[int] = []
-    players: list[int | None] = []
-
-
 class ServerIngestConfig(dg.Config):
-    """Run config of a game-server ingest run: a batch of polls, each name and hostname stored
-    once. `presence[j]` has one character per poll, '1' where that poll listed `names[j]`."""
+    """Run config of a game-server ingest run. It carries no polls (those come from the spool,
+    so no run config can inject one); `full_rebuild` recomputes the derived tables from all
+    raw polls."""
 
-    names: list[str] = []
-    presence: list[str] = []
-    hostnames: list[str] = []
-    polls: list[ServerPoll] = []
     full_rebuild: bool = False
 
 
 class WorldIngestConfig(dg.Config):
-    """Run config of a worlds ingest run: a batch of polls, each distinct world stored once."""
+    """Run config of a worlds ingest run; like `ServerIngestConfig`."""
 
-    worlds: list[WorldRecord] = []
-    polls: list[WorldPoll] = []
     full_rebuild: bool = False
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def storable_text(value: str | None) -> str | None:
+    """Return text the warehouse can store: a lone surrogate (which UTF-8 cannot encode; a
+    JSON source can send one as "\\ud800") becomes the visible escape `\\ud800`; everything
+    else, NUL and control characters included, is kept as it is."""
+    if value is None or not _LONE_SURROGATE.search(value):
+        return value
+    return _LONE_SURROGATE.sub(lambda match: f"\\u{ord(match.group()):04x}", value)
 
 
 def iso_utc(instant: datetime) -> str:
@@ -81,7 +53,7 @@ def naive_utc(iso: str) -> datetime:
 
 
 def server_record(result: ServerPollResult, polled_at: datetime) -> dict:
-    """Return a server poll as the plain dict stored in a cursor and in run config."""
+    """Return a server poll as the plain dict the spool stores."""
     record = {
         "polled_at": iso_utc(polled_at),
         "status": result.status,
@@ -96,7 +68,7 @@ def server_record(result: ServerPollResult, polled_at: datetime) -> dict:
 
 
 def world_record(result: WorldPollResult, polled_at: datetime) -> dict:
-    """Return a worlds poll as the plain dict stored in a cursor and in run config."""
+    """Return a worlds poll as the plain dict the spool stores."""
     worlds = [{k: v for k, v in vars(entry).items() if v is not None} for entry in result.worlds]
     record = {
         "polled_at": iso_utc(polled_at),
@@ -107,96 +79,10 @@ def world_record(result: WorldPollResult, polled_at: datetime) -> dict:
     return {k: v for k, v in record.items() if v is not None}
 
 
-def server_batch(records: list[dict]) -> dict:
-    """Return server polls as run config: every name and hostname once, and per name which
-    polls listed it.
-
-    Ten polls of ~90 players repeat the same names and hostname; storing each once, with a
-    presence string per name, keeps each run's config (kept in the instance for every run)
-    a fraction of the size. Names come back sorted, as the sensor records them.
-    """
-    names = sorted({name for record in records for name in record.get("player_names") or []})
-    hostnames = sorted({record["hostname"] for record in records if "hostname" in record})
-    hostname_index = {hostname: i for i, hostname in enumerate(hostnames)}
-    listed = [set(record.get("player_names") or ()) for record in records]
-    presence = ["".join("1" if name in poll else "0" for poll in listed) for name in names]
-    polls = []
-    for record in records:
-        poll = {k: v for k, v in record.items() if k not in ("player_names", "hostname")}
-        if record.get("player_names") is not None:
-            poll["names_listed"] = True
-        if "hostname" in record:
-            poll["hostname_index"] = hostname_index[record["hostname"]]
-        polls.append(poll)
-    return {"names": names, "presence": presence, "hostnames": hostnames, "polls": polls}
-
-
-def expand_server_batch(batch: dict) -> list[dict]:
-    """Return the plain poll records (with sorted `player_names`) a `server_batch` config
-    holds."""
-    names, hostnames = batch.get("names") or [], batch.get("hostnames") or []
-    presence = batch.get("presence") or []
-    records = []
-    for i, poll in enumerate(batch.get("polls") or []):
-        record = {
-            k: v
-            for k, v in poll.items()
-            if k not in ("names_listed", "hostname_index") and v is not None
-        }
-        if poll.get("hostname_index") is not None:
-            record["hostname"] = hostnames[poll["hostname_index"]]
-        if poll.get("names_listed"):
-            record["player_names"] = [
-                name for name, seen in zip(names, presence, strict=True) if seen[i] == "1"
-            ]
-        records.append(record)
-    return records
-
-
-def world_batch(records: list[dict]) -> dict:
-    """Return worlds polls as run config: each distinct world once (without its player count,
-    which polls carry), polls indexing it. The clean name is left out: it is derived."""
-    worlds: list[dict] = []
-    index: dict[str, int] = {}
-    polls = []
-    for record in records:
-        poll = {k: v for k, v in record.items() if k != "worlds"}
-        poll["worlds"], poll["players"] = [], []
-        for world in record.get("worlds") or []:
-            entry = {k: v for k, v in world.items() if k not in ("name", "players")}
-            key = json.dumps(entry, sort_keys=True, ensure_ascii=False)
-            if key not in index:
-                index[key] = len(worlds)
-                worlds.append(entry)
-            poll["worlds"].append(index[key])
-            poll["players"].append(world.get("players"))
-        polls.append(poll)
-    return {"worlds": worlds, "polls": polls}
-
-
-def expand_world_batch(batch: dict) -> list[dict]:
-    """Return the plain poll records (with their `worlds`) a `world_batch` config holds."""
-    worlds = []
-    for world in batch.get("worlds") or []:
-        entry = {k: v for k, v in world.items() if v is not None}
-        if entry.get("raw_name"):
-            entry["name"] = clean_world_name(entry["raw_name"])
-        worlds.append(entry)
-    records = []
-    for poll in batch.get("polls") or []:
-        record = {k: v for k, v in poll.items() if k not in ("worlds", "players") and v is not None}
-        players = poll.get("players") or [None] * len(poll.get("worlds") or [])
-        record["worlds"] = [
-            {**worlds[i], **({} if count is None else {"players": count})}
-            for i, count in zip(poll.get("worlds") or [], players, strict=True)
-        ]
-        records.append(record)
-    return records
-
-
 def encode_pending(records: list[dict]) -> str:
     """Return pending polls packed for a sensor cursor (zlib: names repeat from poll to poll)."""
-    raw = json.dumps(records, ensure_ascii=False, separators=(",", ":")).encode()
+    # ASCII JSON: a lone surrogate from a source would make a UTF-8 encoder fail.
+    raw = json.dumps(records, ensure_ascii=True, separators=(",", ":")).encode()
     return "z:" + base64.b64encode(zlib.compress(raw, 9)).decode("ascii")
 
 
@@ -242,9 +128,13 @@ def server_polls_frame(polls: list[dict]) -> pl.DataFrame:
             "status": p["status"],
             "online": p.get("online"),
             "max_players": p.get("max_players"),
-            "player_names": p.get("player_names") if p["status"] == "ok" else None,
-            "hostname": p.get("hostname"),
-            "error": p.get("error"),
+            "player_names": (
+                [storable_text(name) for name in p.get("player_names") or []]
+                if p["status"] == "ok"
+                else None
+            ),
+            "hostname": storable_text(p.get("hostname")),
+            "error": storable_text(p.get("error")),
             "latency_ms": p.get("latency_ms"),
         }
         for p in polls
@@ -266,7 +156,7 @@ def world_polls_frame(polls: list[dict]) -> pl.DataFrame:
                     "polled_at": polled_at,
                     "world_index": 0,
                     "status": status,
-                    "error": poll.get("error"),
+                    "error": storable_text(poll.get("error")),
                 }
             )
             continue
@@ -276,9 +166,10 @@ def world_polls_frame(polls: list[dict]) -> pl.DataFrame:
                     "polled_at": polled_at,
                     "world_index": index,
                     "status": "invalid" if world.get("error") else "ok",
+                    **{k: world.get(k) for k in ("players", "static", "ssmp")},
                     **{
-                        k: world.get(k)
-                        for k in ("raw_name", "name", "players", "static", "ssmp", "extra", "error")
+                        k: storable_text(world.get(k))
+                        for k in ("raw_name", "name", "extra", "error")
                     },
                 }
             )
