@@ -18,7 +18,7 @@ from dagster._core.scheduler.instigation import InstigatorType, TickStatus
 
 from tai_assets.freshness import FRESHNESS_CHECKS, newest_delivered_poll
 from tai_assets.maintenance import KEPT_RUN_EVENTS
-from tai_assets.serve import code_server_ready, commands, free_port, stop
+from tai_assets.serve import code_server_ready, commands, free_port, stop_processes
 from tai_assets.settings import PROJECT_DIR
 from tai_assets.simulator.launch import start_process, tai_environment
 from tai_assets.ticks import last_tick_time
@@ -160,7 +160,7 @@ def test_daemon_runs_the_sensors_and_their_runs_fill_the_warehouse(simulator_pro
     finally:
         # As `./tai run` stops them: SIGTERM, then SIGKILL after the grace period. The code
         # server waits for the runs it started before it exits.
-        stop(processes)
+        stop_processes(processes)
         if previous_home is None:
             os.environ.pop("DAGSTER_HOME")
         else:

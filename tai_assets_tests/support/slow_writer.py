@@ -21,7 +21,6 @@ HOLD_SECONDS = float(os.environ.get("TAI_TEST_HOLD_SECONDS", "3"))
 @dg.asset(
     name="player_sessions",
     metadata={"schema": "core", WRITE_MODE_KEY: "merge"},
-    pool="warehouse",
 )
 def slow_sessions(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> pl.DataFrame:
     """Keep a warehouse connection open for HOLD_SECONDS, then add one session."""
