@@ -39,6 +39,32 @@ def storable_text(value: str | None) -> str | None:
     return _LONE_SURROGATE.sub(lambda match: f"\\u{ord(match.group()):04x}", value)
 
 
+_ESCAPED_SURROGATE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+def _map_strings(value, convert):
+    if isinstance(value, str):
+        return convert(value)
+    if isinstance(value, list):
+        return [_map_strings(item, convert) for item in value]
+    if isinstance(value, dict):
+        return {convert(k): _map_strings(v, convert) for k, v in value.items()}
+    return value
+
+
+def storable_json(text: str | None) -> str | None:
+    """Return JSON text the warehouse's JSON type accepts: strings holding a lone surrogate
+    (an escape such as "\\ud800", which DuckDB rejects) get `storable_text`'s escape."""
+    text = storable_text(text)
+    if text is None or not _ESCAPED_SURROGATE.search(text):
+        return text
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return text
+    return json.dumps(_map_strings(value, storable_text), ensure_ascii=False)
+
+
 def iso_utc(instant: datetime) -> str:
     """Return an aware instant as an ISO-8601 UTC string (microseconds kept)."""
     return instant.astimezone(UTC).isoformat()
@@ -167,10 +193,8 @@ def world_polls_frame(polls: list[dict]) -> pl.DataFrame:
                     "world_index": index,
                     "status": "invalid" if world.get("error") else "ok",
                     **{k: world.get(k) for k in ("players", "static", "ssmp")},
-                    **{
-                        k: storable_text(world.get(k))
-                        for k in ("raw_name", "name", "extra", "error")
-                    },
+                    **{k: storable_text(world.get(k)) for k in ("raw_name", "name", "error")},
+                    "extra": storable_json(world.get("extra")),
                 }
             )
     return pl.DataFrame(rows, schema=WORLD_POLLS_SCHEMA)

@@ -132,6 +132,11 @@ class PollSpool:
             )
             conn.execute("COMMIT")
 
+    def newest_seq(self) -> int:
+        """Return the newest spool entry's seq (0 for an empty spool)."""
+        with self._connect() as conn:
+            return conn.execute("SELECT coalesce(max(seq), 0) FROM polls").fetchone()[0]
+
     def counts(self) -> dict[tuple[str, bool], int]:
         """Return how many polls the spool holds per (source, delivered)."""
         with self._connect() as conn:
