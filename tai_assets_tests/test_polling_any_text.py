@@ -113,21 +113,34 @@ EXAMPLES = settings(
 )
 
 
-@EXAMPLES
-@given(hostname=st.one_of(NAME_BYTES, st.just(b"H" * 5000)), names=st.lists(NAME_BYTES, max_size=6))
-def test_server_sensor_records_any_bytes_a_server_sends(tmp_path_factory, hostname, names):
-    names = list(dict.fromkeys([*names, ALL_CP1251_BYTES[:255]]))
-    Answers.hostname, Answers.names = hostname, names
+def poll_and_ingest(tmp_path_factory, sensor: int, source: str, job, stored_sql: str):
+    """Tick `sensor` once against the stand-ins, run what it requested; return the spooled
+    poll and what `stored_sql` reads from the warehouse afterwards."""
     database = str(tmp_path_factory.mktemp("w") / "w.duckdb")
     with game_server() as port, chrono_api() as url:
         resources = polling_resources(Running(port, url), database, batch=1)
-        result = tick(SERVER_SENSOR, resources, None)
+        result = tick(sensor, resources, None)
     assert isinstance(result, dg.SensorResult) and result.run_requests, result
-    (poll,) = [p.record for p in resources["spool"].spool().pending("server")]
-    assert poll["status"] == "ok" and len(poll["player_names"]) == len(set(poll["player_names"]))
-    assert execute(result.run_requests[0], ingest_server_job, resources).success
+    (poll,) = [p.record for p in resources["spool"].spool().pending(source)]
+    assert execute(result.run_requests[0], job, resources).success
     with duckdb.connect(database, read_only=True) as conn:
-        (stored,) = conn.execute("SELECT len(player_names) FROM raw.raw_server_polls").fetchone()
+        (stored,) = conn.execute(stored_sql).fetchone()
+    return poll, stored
+
+
+@EXAMPLES
+@given(hostname=st.one_of(NAME_BYTES, st.just(b"H" * 5000)), names=st.lists(NAME_BYTES, max_size=6))
+def test_server_sensor_records_any_bytes_a_server_sends(tmp_path_factory, hostname, names):
+    Answers.hostname = hostname
+    Answers.names = list(dict.fromkeys([*names, ALL_CP1251_BYTES[:255]]))
+    poll, stored = poll_and_ingest(
+        tmp_path_factory,
+        SERVER_SENSOR,
+        "server",
+        ingest_server_job,
+        "SELECT len(player_names) FROM raw.raw_server_polls",
+    )
+    assert poll["status"] == "ok" and len(poll["player_names"]) == len(set(poll["player_names"]))
     assert stored == len(poll["player_names"])
 
 
@@ -135,14 +148,12 @@ def test_server_sensor_records_any_bytes_a_server_sends(tmp_path_factory, hostna
 @given(world_name=ANY_TEXT)
 def test_world_sensor_records_any_string_the_api_sends(tmp_path_factory, world_name):
     Answers.world_name = world_name
-    database = str(tmp_path_factory.mktemp("w") / "w.duckdb")
-    with game_server() as port, chrono_api() as url:
-        resources = polling_resources(Running(port, url), database, batch=1)
-        result = tick(WORLD_SENSOR, resources, None)
-    assert isinstance(result, dg.SensorResult) and result.run_requests, result
-    (poll,) = [p.record for p in resources["spool"].spool().pending("worlds")]
+    poll, stored = poll_and_ingest(
+        tmp_path_factory,
+        WORLD_SENSOR,
+        "worlds",
+        ingest_world_job,
+        "SELECT count(*) FROM raw.raw_world_polls",
+    )
     assert poll["status"] == "ok" and len(poll["worlds"]) == 2
-    assert execute(result.run_requests[0], ingest_world_job, resources).success
-    with duckdb.connect(database, read_only=True) as conn:
-        rows = conn.execute("SELECT count(*) FROM raw.raw_world_polls").fetchone()[0]
-    assert rows == 2
+    assert stored == 2
