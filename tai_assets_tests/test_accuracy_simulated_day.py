@@ -66,7 +66,7 @@ def simulated_day(tmp_path_factory) -> Day:
         defs = dg.Definitions(
             assets=POLLING_ASSETS,
             jobs=[ingest_server_job, ingest_world_job],
-            resources={k: resources[k] for k in ("io_manager", "warehouse", "polling")},
+            resources={k: resources[k] for k in ("io_manager", "warehouse", "polling", "spool")},
         )
         jobs = {
             s.name: defs.resolve_job_def(j.name)

@@ -188,9 +188,11 @@ def test_daemon_runs_the_sensors_and_their_runs_fill_the_warehouse(simulator_pro
     assert all(reports for reports in freshness.values()), freshness
     assert all(newest is not None for newest in delivered.values()), delivered
     # Detail retention 0: each batch thinned the runs that had already succeeded; every run
-    # keeps its three materializations.
+    # keeps its materializations: three, or the two derived ones for a run that found nothing
+    # pending in the spool (an earlier run had taken it).
     assert any(not has_detail for has_detail, _ in detail), detail
-    assert all(materializations == 3 for _, materializations in detail), detail
+    assert all(materializations in (2, 3) for _, materializations in detail), detail
+    assert any(materializations == 3 for _, materializations in detail), detail
     for name, kept in ticks.items():
         # Ticks every 2 s for 90 s and more; only the last retention (plus a batch) is kept.
         assert 0 < len(kept) < 45, (name, len(kept))

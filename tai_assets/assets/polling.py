@@ -141,6 +141,10 @@ WORLD_SPECS = [
 ]
 
 
+# A run that finds nothing pending (another run took it) materializes no raw asset: the raw
+# asset's latest materialization keeps naming the newest poll delivered (freshness reads it).
+
+
 def take_pending(
     context: dg.AssetExecutionContext, spool: PollSpoolResource, source: str, raw_name: str
 ) -> list[PendingPoll]:
@@ -198,7 +202,7 @@ def ingest_server_polls(
     selected = context.selected_output_names
     pending = take_pending(context, spool, "server", "raw_server_polls")
     frame = server_polls_frame([poll.record for poll in pending])
-    if "raw_server_polls" in selected:
+    if "raw_server_polls" in selected and frame.height:
         yield dg.Output(
             TableChange(frame),
             output_name="raw_server_polls",
@@ -237,7 +241,7 @@ def ingest_world_polls(
     selected = context.selected_output_names
     pending = take_pending(context, spool, "worlds", "raw_world_polls")
     frame = world_polls_frame([poll.record for poll in pending])
-    if "raw_world_polls" in selected:
+    if "raw_world_polls" in selected and frame.height:
         polls = frame.unique("polled_at")
         yield dg.Output(
             TableChange(frame),
