@@ -241,7 +241,7 @@ def run_worker_pid(instance: dg.DagsterInstance, run_id: str) -> int | None:
         run_id, of_type=DagsterEventType.ENGINE_EVENT, limit=20
     ).records
     for record in records:
-        match = _WORKER_PID.search(record.event_log_entry.user_message or "")
+        match = _WORKER_PID.search(record.event_log_entry.message or "")
         if match:
             return int(match.group(1))
     return None

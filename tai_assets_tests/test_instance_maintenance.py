@@ -2,6 +2,8 @@
 and check executions purged, on the deployment's own instance config (SQLite, one consolidated
 event log)."""
 
+import os
+import subprocess
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
@@ -10,8 +12,11 @@ from dagster._core.events import DagsterEventType
 
 from tai_assets.definitions import build_definitions
 from tai_assets.freshness import SERVER_FRESHNESS
+from tai_assets.instance import LEGACY_POOL, prepare_instance
 from tai_assets.maintenance import (
     KEPT_RUN_EVENTS,
+    STARTING_TIMEOUT_SECONDS,
+    fail_dead_runs,
     purge_old_check_evaluations,
     purge_old_runs,
     thin_succeeded_runs,
@@ -148,3 +153,38 @@ def test_the_daily_purge_job_runs_in_the_code_location(instance):
     result = job.execute_in_process(run_config=run_config, instance=instance)
     assert result.success
     assert not instance.has_run(old)
+
+
+def in_progress_run(instance: dg.DagsterInstance, status, worker_pid: int | None) -> str:
+    """Add a run in `status`, with the engine event naming its worker's pid (if any)."""
+    run = instance.add_run(dg.DagsterRun(job_name="ingest_server_polls_job", status=status))
+    if worker_pid is not None:
+        instance.report_engine_event(f"Started process for run (pid: {worker_pid}).", run)
+    return run.run_id
+
+
+def test_runs_whose_worker_is_gone_are_marked_failed_and_live_ones_kept(instance):
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    started = dg.DagsterRunStatus.STARTED
+    killed = in_progress_run(instance, started, dead.pid)
+    alive = in_progress_run(instance, started, os.getpid())
+    launching = in_progress_run(instance, dg.DagsterRunStatus.STARTING, None)
+
+    assert fail_dead_runs(instance) == [killed]
+    # A run still STARTING without a worker after the timeout had its launch die.
+    later = datetime.now(UTC) + timedelta(seconds=STARTING_TIMEOUT_SECONDS + 1)
+    assert fail_dead_runs(instance, now=later) == [launching]
+
+    status = {run_id: instance.get_run_by_id(run_id).status for run_id in (killed, alive)}
+    assert status == {killed: dg.DagsterRunStatus.FAILURE, alive: started}
+
+
+def test_preparing_the_instance_fails_orphans_and_removes_the_legacy_pool(instance):
+    instance.event_log_storage.set_concurrency_slots(LEGACY_POOL, 1)
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    orphan = in_progress_run(instance, dg.DagsterRunStatus.STARTED, dead.pid)
+
+    assert prepare_instance(instance) == [orphan]
+    assert LEGACY_POOL not in instance.event_log_storage.get_concurrency_keys()
