@@ -29,6 +29,7 @@ from tai_assets.polling.spool import PollSpool, SpoolUnavailable
 from tai_assets.serve import descendants, free_port
 from tai_assets.settings import PROJECT_DIR
 from tai_assets.simulator.launch import start_process, tai_environment
+from tai_assets.warehouse import open_waiting_for_lock
 
 INTERVAL, BATCH = 2, 3
 LOCK_WAIT = 15
@@ -235,8 +236,11 @@ def test_no_poll_is_lost_or_duplicated_whatever_fails(data_mount, tmp_path, monk
 
     def hold_warehouse_lock():
         # Longer than a run waits (LOCK_WAIT) and than its retries come (30 s apart).
-        with duckdb.connect(str(database)):
+        holder = open_waiting_for_lock(str(database), read_only=False)
+        try:
             time.sleep(LOCK_WAIT * 5)
+        finally:
+            holder.close()
 
     try:
         deployment.start()
