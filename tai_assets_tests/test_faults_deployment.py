@@ -230,7 +230,11 @@ def test_no_poll_is_lost_or_duplicated_whatever_fails(data_mount, tmp_path, monk
         filler.unlink()
 
     def data_folder_read_only():
-        subprocess.run(["mount", "-o", "remount,ro", str(data_mount)], check=True)
+        # The kernel refuses while a file there is open for writing (a run, a tick): retry.
+        deadline = time.monotonic() + 60
+        while subprocess.run(["mount", "-o", "remount,ro", str(data_mount)]).returncode:
+            assert time.monotonic() < deadline, "the data folder never became read-only"
+            time.sleep(0.05)
         time.sleep(FAULT_SECONDS)
         subprocess.run(["mount", "-o", "remount,rw", str(data_mount)], check=True)
 
