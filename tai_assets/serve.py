@@ -258,10 +258,13 @@ class Supervisor:
     def record_groups(self) -> None:
         """Write every process group started so far (read by the next supervisor)."""
         groups = [pgid for child in self.children for pgid in child.groups]
-        self.groups_file.parent.mkdir(parents=True, exist_ok=True)
         temporary = self.groups_file.with_suffix(".tmp")
-        temporary.write_text(f"{boot_id()}\n" + "".join(f"{pgid}\n" for pgid in groups))
-        temporary.replace(self.groups_file)
+        try:
+            self.groups_file.parent.mkdir(parents=True, exist_ok=True)
+            temporary.write_text(f"{boot_id()}\n" + "".join(f"{pgid}\n" for pgid in groups))
+            temporary.replace(self.groups_file)
+        except OSError as error:  # a full DAGSTER_HOME must not stop the supervisor
+            print(f"tai: cannot record process groups ({error})", file=sys.stderr, flush=True)
 
     def supervise_forever(self) -> None:
         """Restart children that exit, until a signal ends the supervisor."""

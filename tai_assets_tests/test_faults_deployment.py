@@ -1,13 +1,15 @@
 """Real faults against a real deployment: `python -m tai_assets.serve` (what `./tai run` starts)
-polls the simulator every 2 s in batches of 3, its data folder on a small tmpfs of its own.
+polls the simulator every 2 s in batches of 3, its data folder and DAGSTER_HOME each on a small
+tmpfs of its own.
 
 One after another: kill -9 of a run worker while it holds the warehouse, of the forkserver, the
 code server, the daemon, the webserver and the supervisor itself; SIGKILL of the whole
-deployment and a restart; the data folder full, then read-only; the warehouse locked by another
-process for longer than a run waits and retries. After each fault ends, the polls taken up to then
-must reach the warehouse; the time that takes is printed. At the end the accounting from the
-simulator's side: every poll it answered is in the raw tables exactly once, the derived tables
-equal a full rebuild, no run was left unfinished, and no process of the deployment is alive.
+deployment and a restart; the data folder full, then DAGSTER_HOME full, then the data folder
+read-only; the warehouse locked by another process for longer than a run waits and retries.
+After each fault ends, the polls taken up to then must reach the warehouse; the time that takes
+is printed. At the end the accounting from the simulator's side: every poll it answered is in
+the raw tables exactly once, the derived tables equal a full rebuild, no run was left
+unfinished, and no process of the deployment is alive.
 """
 
 import contextlib
@@ -137,24 +139,40 @@ def simulator_stats(ports: dict) -> dict:
         return json.loads(r.read())
 
 
+@contextlib.contextmanager
+def small_tmpfs(folder: Path):
+    """Mount a 64 MiB tmpfs on `folder` (a disk that can really be filled or made read-only)."""
+    folder.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", str(folder)]).returncode:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["mount", "-o", "remount,rw", str(folder)])
+        subprocess.run(["umount", "-l", str(folder)])
+
+
 @pytest.fixture
 def data_mount(tmp_path):
-    """A 64 MiB tmpfs for the data folder (a disk that can really be filled or made read-only)."""
-    mount = tmp_path / "data"
-    mount.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", str(mount)]).returncode:
-        pytest.skip("cannot mount a tmpfs here")
-    yield mount
-    subprocess.run(["mount", "-o", "remount,rw", str(mount)])
-    subprocess.run(["umount", "-l", str(mount)])
+    """The data folder, on a tmpfs of its own."""
+    with small_tmpfs(tmp_path / "data") as mount:
+        yield mount
+
+
+@pytest.fixture
+def home_mount(tmp_path):
+    """DAGSTER_HOME, on a tmpfs of its own."""
+    with small_tmpfs(tmp_path / "dagster_home") as mount:
+        yield mount
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(1500)
-def test_no_poll_is_lost_or_duplicated_whatever_fails(data_mount, tmp_path, monkeypatch):
+def test_no_poll_is_lost_or_duplicated_whatever_fails(
+    data_mount, home_mount, tmp_path, monkeypatch
+):
     simulator, ports = start_process(speed=60)
-    home = tmp_path / "dagster_home"
-    home.mkdir()
+    home = home_mount
     (home / "dagster.yaml").symlink_to(PROJECT_DIR / "deploy" / "dagster.yaml")
     database = data_mount / "tai.duckdb"
     env = {
@@ -223,11 +241,14 @@ def test_no_poll_is_lost_or_duplicated_whatever_fails(data_mount, tmp_path, monk
         deployment.start()
         deployment.wait_for(b"dagster-daemon")
 
-    def fill_data_folder():
-        filler = data_mount / "filler"
-        subprocess.run(["dd", "if=/dev/zero", f"of={filler}", "bs=1M"], capture_output=True)
-        time.sleep(FAULT_SECONDS)
-        filler.unlink()
+    def fill(folder: Path):
+        def apply():
+            filler = folder / "filler"
+            subprocess.run(["dd", "if=/dev/zero", f"of={filler}", "bs=1M"], capture_output=True)
+            time.sleep(FAULT_SECONDS)
+            filler.unlink()
+
+        return apply
 
     def data_folder_read_only():
         # The kernel refuses while a file there is open for writing (a run, a tick): retry.
@@ -257,7 +278,8 @@ def test_no_poll_is_lost_or_duplicated_whatever_fails(data_mount, tmp_path, monk
         after("kill -9 webserver", kill(b"dagster-webserver"))
         after("kill -9 supervisor, then start it", kill_supervisor)
         after("kill -9 of every process, then start", kill_everything)
-        after(f"data folder full for {FAULT_SECONDS} s", fill_data_folder)
+        after(f"data folder full for {FAULT_SECONDS} s", fill(data_mount))
+        after(f"DAGSTER_HOME full for {FAULT_SECONDS} s", fill(home_mount))
         after(f"data folder read-only for {FAULT_SECONDS} s", data_folder_read_only)
         after(f"warehouse locked by another process {LOCK_WAIT * 5} s", hold_warehouse_lock)
 
