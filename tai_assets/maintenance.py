@@ -17,6 +17,7 @@ from dagster._core.storage.event_log.schema import (
 from sqlalchemy import func, select
 
 from tai_assets.clock import utc_now
+from tai_assets.procfs import is_live, proc_stat
 
 # What a succeeded run keeps once thinned: the assets' history (materializations, observations,
 # check evaluations). Its status, timing, config and tags are in the run record, not in events.
@@ -221,16 +222,16 @@ _WORKER_PID = re.compile(r"Started process for run \(pid: (\d+)\)")
 def process_started_at(pid: int) -> float | None:
     """Return when process `pid` started (epoch seconds), or None if there is no such live
     process (a zombie counts as dead)."""
+    fields = proc_stat(pid)
+    if not is_live(fields):
+        return None
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         boot = next(
             float(line.split()[1])
             for line in Path("/proc/stat").read_text().splitlines()
             if line.startswith("btime ")
         )
     except (OSError, StopIteration, IndexError, ValueError):
-        return None
-    if fields[0] in ("Z", "X"):
         return None
     return boot + int(fields[19]) / os.sysconf("SC_CLK_TCK")
 

@@ -30,6 +30,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tai_assets.procfs import is_live, proc_stat
+
 BIN = Path(sys.executable).parent
 GRACE_SECONDS = 30
 BACKOFF_START_SECONDS = 1.0
@@ -79,21 +81,14 @@ def _die_with_parent() -> None:
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
 
 
-def _proc_stat(pid: int) -> list[str] | None:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return None
-
-
 def group_members(pgid: int) -> list[int]:
     """Return the live processes (zombies excluded) of process group `pgid`."""
     members = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
-        stat = _proc_stat(int(entry.name))
-        if stat and stat[0] not in ("Z", "X") and int(stat[2]) == pgid:
+        stat = proc_stat(int(entry.name))
+        if is_live(stat) and int(stat[2]) == pgid:
             members.append(int(entry.name))
     return members
 
@@ -103,8 +98,8 @@ def descendants(pid: int) -> list[int]:
     children: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
-            stat = _proc_stat(int(entry.name))
-            if stat and stat[0] not in ("Z", "X"):
+            stat = proc_stat(int(entry.name))
+            if is_live(stat):
                 children.setdefault(int(stat[1]), []).append(int(entry.name))
     found, todo = [], [pid]
     while todo:

@@ -136,11 +136,3 @@ class PollSpool:
         """Return the newest spool entry's seq (0 for an empty spool)."""
         with self._connect() as conn:
             return conn.execute("SELECT coalesce(max(seq), 0) FROM polls").fetchone()[0]
-
-    def counts(self) -> dict[tuple[str, bool], int]:
-        """Return how many polls the spool holds per (source, delivered)."""
-        with self._connect() as conn:
-            rows = conn.execute(
-                "SELECT source, delivered_at IS NOT NULL, count(*) FROM polls GROUP BY 1, 2"
-            ).fetchall()
-        return {(source, bool(delivered)): count for source, delivered, count in rows}
