@@ -104,10 +104,10 @@ FROM (
 
 def generate(database: str, seats: int, players: int, worlds: int) -> dict:
     """Fill a fresh warehouse with a synthetic 2025; return row counts and the time it took."""
-    from tai_assets import warehouse
+    from tai_assets.warehouse import connection
 
     started = time.monotonic()
-    with warehouse.connect(database) as conn:
+    with connection.connect(database) as conn:
         params = {"seats": seats, "players": players, "worlds": worlds}
         for statement in GENERATE_SQL.split(";"):
             if statement.strip():
@@ -129,9 +129,9 @@ def generate(database: str, seats: int, players: int, worlds: int) -> dict:
 
 
 def _resources(database: str) -> dict:
-    from tai_assets.assets.analytics import AnalyticsSettings, TelegramResource
-    from tai_assets.io_manager import TaiWarehouseIOManager
-    from tai_assets.resources import WarehouseResource
+    from tai_assets.defs.analytics.assets import AnalyticsSettings, TelegramResource
+    from tai_assets.defs.polling.resources import WarehouseResource
+    from tai_assets.warehouse.io_manager import TaiWarehouseIOManager
 
     return {
         "io_manager": TaiWarehouseIOManager(database=database),
@@ -144,15 +144,15 @@ def _resources(database: str) -> dict:
 def run_step(step: str, database: str) -> dict:
     """Run one measured step in this (child) process; return its time and peak RSS."""
     import dagster as dg
+    from tai_assets.assets import analytics
 
-    from tai_assets import warehouse
     from tai_assets.analytics.digest import compute_digest
     from tai_assets.analytics.periods import Period
     from tai_assets.analytics.plots import digest_png
     from tai_assets.analytics.render import render_markdown
-    from tai_assets.assets import analytics
+    from tai_assets.warehouse import connection
 
-    with warehouse.connect(database):
+    with connection.connect(database):
         pass  # DDL applied before the clock starts
     instance = dg.DagsterInstance.ephemeral()
     if step.startswith("materialize"):
@@ -163,7 +163,7 @@ def run_step(step: str, database: str) -> dict:
     started = time.monotonic()
     detail = ""
     if step == "compute_year":
-        with warehouse.connect(database) as conn:
+        with connection.connect(database) as conn:
             data = compute_digest(conn, Period("year", __import__("datetime").date(YEAR, 1, 1)))
         text = render_markdown(data.content)
         png = digest_png(data.peaks, data.top_players, data.top_worlds, "2025")

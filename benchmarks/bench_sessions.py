@@ -4,7 +4,7 @@
                                                   [--batch 10] [--repeat 5] [--quick]
                                                   [--workdir DIR]
 
-Generates, in bulk SQL straight into DuckDB warehouses (DDL applied by `warehouse.connect`), one
+Generates, in bulk SQL straight into DuckDB warehouses (DDL applied by `connection.connect`), one
 poll a minute (1,440 a day) with about ``--players`` names online at each poll, drawn from a pool
 of ``--pool`` names (players chosen by hashing, so the stream is deterministic): "seats" (about
 1.25 per player online) host sessions back to back, 3 min to 8 h, mostly under an hour; 30 % of
@@ -126,15 +126,15 @@ def _seats(players: int) -> int:
 
 def generate(database: Path, batch_file: Path, days: int, players: int, pool: int, batch: int):
     """Build a warehouse of `days` days of polls with sessions derived, and the next batch."""
-    from tai_assets import warehouse
-    from tai_assets.sql_files import read_sql
+    from tai_assets.warehouse import connection
+    from tai_assets.warehouse.sql_files import read_sql
 
     history = days * 1440
     total = history + batch
     partial = database.with_name(database.name + ".partial")
     partial.unlink(missing_ok=True)
     started = time.monotonic()
-    with warehouse.connect(str(partial)) as conn:
+    with connection.connect(str(partial)) as conn:
         seats = _seats(players)
         draws = int(total / (MEAN_SESSION_MIN + MEAN_PAUSE_MIN) * 1.5) + 50
         conn.execute(SEAT_SESSIONS_SQL, {"seats": seats, "draws": draws, "pool": pool})
@@ -258,18 +258,18 @@ def measure(operation: str, database: str, batch_file: str, gap: int) -> dict:
     """Run one operation on `database` in this process; return its time, rows and peak RSS."""
     import polars as pl
 
-    from tai_assets import warehouse
-    from tai_assets.io_manager import write_frame
-    from tai_assets.polling.derive import (
+    from tai_assets.core.derive import (
         PLAYER_SESSIONS,
         Window,
         derive_server_online,
         derive_sessions,
     )
+    from tai_assets.warehouse import connection
+    from tai_assets.warehouse.io_manager import write_frame
 
     batch = pl.read_parquet(batch_file)
     window = Window.covering(batch["polled_at"].to_list())
-    with warehouse.connect(database) as conn:
+    with connection.connect(database) as conn:
         if operation in ("batch_server_online", "batch_sessions"):
             write_frame(conn, _slice("raw.raw_server_polls"), batch, "append")
         before = peak_rss_bytes()

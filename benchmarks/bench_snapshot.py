@@ -52,10 +52,10 @@ def main() -> int:
 
     import dagster as dg
 
-    from tai_assets.assets.players_snapshot import SNAPSHOT_ASSETS
-    from tai_assets.io_manager import TaiWarehouseIOManager
-    from tai_assets.resources import WarehouseResource
-    from tai_assets.training_api.resource import TrainingApiResource
+    from tai_assets.defs.players.assets import SNAPSHOT_ASSETS
+    from tai_assets.defs.players.resources import TrainingApiResource
+    from tai_assets.defs.polling.resources import WarehouseResource
+    from tai_assets.warehouse.io_manager import TaiWarehouseIOManager
 
     spawn = multiprocessing.get_context("spawn")
     ports, stop = spawn.Queue(), spawn.Event()

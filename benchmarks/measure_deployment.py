@@ -23,7 +23,7 @@ from collections import Counter
 from contextlib import closing
 from pathlib import Path
 
-from tai_assets.serve import free_port
+from tai_assets.deploy.serve import free_port
 from tai_assets.simulator.launch import start_process, tai_environment
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,7 +48,7 @@ ROLES = {
     "api grpc": "code server",
     "code-server": "code server",
     " dev ": "dagster dev (supervisor)",
-    "tai_assets.serve": "supervisor",
+    "tai_assets.deploy.serve": "supervisor",
 }
 
 

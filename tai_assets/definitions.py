@@ -5,7 +5,7 @@ import os
 
 import dagster as dg
 
-from tai_assets.assets.analytics import (
+from tai_assets.defs.analytics.assets import (
     ANALYTICS_ASSETS,
     ANALYTICS_CHECKS,
     ANALYTICS_JOBS,
@@ -13,28 +13,28 @@ from tai_assets.assets.analytics import (
     ANALYTICS_SENSORS,
     analytics_resources,
 )
-from tai_assets.assets.players_snapshot import (
+from tai_assets.defs.players.assets import (
     SNAPSHOT_ASSETS,
     SNAPSHOT_CHECKS,
     SNAPSHOT_JOBS,
     SNAPSHOT_SCHEDULES,
 )
-from tai_assets.assets.polling import POLLING_ASSETS
-from tai_assets.checks import POLLING_CHECKS
-from tai_assets.io_manager import TaiWarehouseIOManager
-from tai_assets.jobs import POLLING_JOBS, ingest_server_job, ingest_world_job
-from tai_assets.maintenance import purge_old_runs_job
-from tai_assets.resources import (
+from tai_assets.defs.players.resources import TrainingApiResource
+from tai_assets.defs.polling.assets import POLLING_ASSETS
+from tai_assets.defs.polling.checks import POLLING_CHECKS
+from tai_assets.defs.polling.jobs import POLLING_JOBS, ingest_server_job, ingest_world_job
+from tai_assets.defs.polling.resources import (
     ChronoApiResource,
     GameServerResource,
     PollingSettings,
     PollSpoolResource,
     WarehouseResource,
 )
-from tai_assets.schedules import build_polling_schedules
-from tai_assets.sensors import build_freshness_sensor, build_polling_sensors
+from tai_assets.defs.polling.schedules import build_polling_schedules
+from tai_assets.defs.polling.sensors import build_freshness_sensor, build_polling_sensors
+from tai_assets.instance.housekeeping import purge_old_runs_job
 from tai_assets.settings import Settings
-from tai_assets.training_api.resource import TrainingApiResource
+from tai_assets.warehouse.io_manager import TaiWarehouseIOManager
 
 
 def _secret(name: str) -> dg.EnvVar | None:

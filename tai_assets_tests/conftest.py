@@ -4,10 +4,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tai_assets.clock import use_clock
-from tai_assets.io_manager import TaiWarehouseIOManager
-from tai_assets.polling.spool import PollSpool
-from tai_assets.resources import (
+from tai_assets.common.clock import use_clock
+from tai_assets.core.spool import PollSpool
+from tai_assets.defs.polling.resources import (
     ChronoApiResource,
     GameServerResource,
     PollingSettings,
@@ -15,6 +14,7 @@ from tai_assets.resources import (
     WarehouseResource,
 )
 from tai_assets.simulator import ManualClock, Simulator, SimulatorConfig
+from tai_assets.warehouse.io_manager import TaiWarehouseIOManager
 
 SIM_START = datetime(2026, 1, 5, 18, 0, tzinfo=UTC)
 

@@ -17,10 +17,10 @@ import dagster as dg
 import duckdb
 import pytest
 
-from tai_assets.assets.polling import POLLING_ASSETS
-from tai_assets.clock import use_clock
-from tai_assets.jobs import ingest_server_job, ingest_world_job
-from tai_assets.sensors import build_polling_sensors
+from tai_assets.common.clock import use_clock
+from tai_assets.defs.polling.assets import POLLING_ASSETS
+from tai_assets.defs.polling.jobs import ingest_server_job, ingest_world_job
+from tai_assets.defs.polling.sensors import build_polling_sensors
 from tai_assets.settings import Settings
 from tai_assets.simulator import ManualClock, Simulator, SimulatorConfig
 from tai_assets_tests.conftest import polling_resources

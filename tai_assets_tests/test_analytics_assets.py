@@ -8,8 +8,8 @@ import dagster as dg
 import duckdb
 import pytest
 
-from tai_assets import warehouse
-from tai_assets.assets.analytics import (
+from tai_assets.common.clock import use_clock
+from tai_assets.defs.analytics.assets import (
     ANALYTICS_ASSETS,
     ANALYTICS_JOBS,
     ANALYTICS_SCHEDULES,
@@ -26,9 +26,9 @@ from tai_assets.assets.analytics import (
     weekly_digest,
     yearly_digest,
 )
-from tai_assets.clock import use_clock
-from tai_assets.io_manager import TaiWarehouseIOManager
-from tai_assets.resources import WarehouseResource
+from tai_assets.defs.polling.resources import WarehouseResource
+from tai_assets.warehouse import connection
+from tai_assets.warehouse.io_manager import TaiWarehouseIOManager
 from tai_assets_tests.test_analytics_fakes import fake_bot_api
 
 TOKEN = "987654:VERY-secret-token"
@@ -44,7 +44,7 @@ def h(hours: float) -> datetime:
 @pytest.fixture
 def database(tmp_path) -> str:
     path = str(tmp_path / "warehouse.duckdb")
-    with warehouse.connect(path) as conn:
+    with connection.connect(path) as conn:
         conn.executemany(
             "INSERT INTO core.player_sessions VALUES (?, ?, ?)",
             [
@@ -307,7 +307,7 @@ def test_backfill_of_an_old_period_is_not_posted(database):
 
 def test_player_retention_from_latest_snapshot(tmp_path):
     path = str(tmp_path / "r.duckdb")
-    with warehouse.connect(path) as conn:
+    with connection.connect(path) as conn:
         old_week, new_week = date(2025, 5, 19), date(2025, 5, 26)
         snap_old, snap_new = datetime(2025, 5, 26, 0, 5), datetime(2025, 6, 2, 0, 5)
         people = [

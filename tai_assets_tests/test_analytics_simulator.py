@@ -12,17 +12,17 @@ import duckdb
 import polars as pl
 import pytest
 
-from tai_assets import warehouse
 from tai_assets.analytics.names import is_publishable_player, is_unsafe_name
-from tai_assets.assets.analytics import (
+from tai_assets.defs.analytics.assets import (
     AnalyticsSettings,
     TelegramResource,
     daily_activity,
     daily_digest,
 )
-from tai_assets.io_manager import TaiWarehouseIOManager
-from tai_assets.resources import WarehouseResource
+from tai_assets.defs.polling.resources import WarehouseResource
 from tai_assets.simulator import ManualClock, Simulator, SimulatorConfig
+from tai_assets.warehouse import connection
+from tai_assets.warehouse.io_manager import TaiWarehouseIOManager
 
 DAY_START = datetime(2026, 1, 4, 21, 0)  # 5 January 2026, 00:00 Moscow, naive UTC
 DAY_END = DAY_START + timedelta(days=1)
@@ -97,7 +97,7 @@ def database(simulated, tmp_path_factory) -> str:
         "server_online": ["changed_at", "status", "online", "max_players"],
         "worlds_online": ["name", "players", "saved_at"],
     }
-    with warehouse.connect(path) as conn:
+    with connection.connect(path) as conn:
         for table, cols in columns.items():
             frame = pl.DataFrame(simulated[table], schema=cols, orient="row")
             conn.register("rows_in", frame.to_arrow())

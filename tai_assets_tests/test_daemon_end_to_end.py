@@ -16,12 +16,12 @@ import pytest
 from dagster._core.events import DagsterEventType
 from dagster._core.scheduler.instigation import InstigatorType, TickStatus
 
-from tai_assets.freshness import FRESHNESS_CHECKS, newest_delivered_poll
-from tai_assets.maintenance import KEPT_RUN_EVENTS
-from tai_assets.serve import code_server_ready, commands, free_port, stop_processes
+from tai_assets.dagster_internals.ticks import last_tick_time
+from tai_assets.defs.polling.freshness import FRESHNESS_CHECKS, newest_delivered_poll
+from tai_assets.deploy.serve import code_server_ready, commands, free_port, stop_processes
+from tai_assets.instance.housekeeping import KEPT_RUN_EVENTS
 from tai_assets.settings import PROJECT_DIR
 from tai_assets.simulator.launch import start_process, tai_environment
-from tai_assets.ticks import last_tick_time
 
 DEADLINE_SECONDS = 240
 TICK_RETENTION_SECONDS = 60
@@ -115,7 +115,7 @@ def test_daemon_runs_the_sensors_and_their_runs_fill_the_warehouse(simulator_pro
         "TAI_RUN_DETAIL_RETENTION_MINUTES": "0",
     }
     subprocess.run(
-        [sys.executable, "-m", "tai_assets.instance"], env=env, check=True, cwd=PROJECT_DIR
+        [sys.executable, "-m", "tai_assets.instance.prepare"], env=env, check=True, cwd=PROJECT_DIR
     )
     code_port, web_port = free_port(), free_port()
     code_server_command, daemon_command, _webserver = commands(code_port, web_port, "info")

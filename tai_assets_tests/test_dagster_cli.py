@@ -10,8 +10,12 @@ import dagster._grpc.server_watcher as server_watcher
 import pytest
 from dagster._grpc.server import DagsterApiServer
 
-from tai_assets.dagster_cli import POLLING_INTERVALS, apply_polling_intervals, fork_run_workers
-from tai_assets.serve import commands
+from tai_assets.dagster_internals.cli import (
+    POLLING_INTERVALS,
+    apply_polling_intervals,
+    fork_run_workers,
+)
+from tai_assets.deploy.serve import commands
 
 
 def test_the_pinned_dagster_has_both_constants_and_they_take_tai_values(monkeypatch):
@@ -80,8 +84,8 @@ def test_the_pinned_dagster_server_keeps_its_run_context_where_tai_replaces_it()
 
 def test_the_deployment_starts_daemon_and_webserver_through_the_wrapper():
     _code_server, daemon, webserver = commands(4266, 3000, "info")
-    assert daemon[1:5] == ["-m", "tai_assets.dagster_cli", "dagster-daemon", "run"]
-    assert webserver[1:4] == ["-m", "tai_assets.dagster_cli", "dagster-webserver"]
+    assert daemon[1:5] == ["-m", "tai_assets.dagster_internals.cli", "dagster-daemon", "run"]
+    assert webserver[1:4] == ["-m", "tai_assets.dagster_internals.cli", "dagster-webserver"]
     for command, usage in ((daemon, "dagster-daemon"), (webserver, "dagster-webserver")):
         shown = subprocess.run([*command[:4], "--help"], capture_output=True, text=True)
         assert shown.returncode == 0, shown.stderr
@@ -90,7 +94,9 @@ def test_the_deployment_starts_daemon_and_webserver_through_the_wrapper():
 
 def test_an_unknown_command_is_refused_with_the_usage():
     refused = subprocess.run(
-        [sys.executable, "-m", "tai_assets.dagster_cli", "dagit"], capture_output=True, text=True
+        [sys.executable, "-m", "tai_assets.dagster_internals.cli", "dagit"],
+        capture_output=True,
+        text=True,
     )
     assert refused.returncode == 1
     assert "dagster|dagster-daemon|dagster-webserver" in refused.stderr

@@ -1,6 +1,6 @@
-"""Real faults against a real deployment: `python -m tai_assets.serve` (what `./tai run` starts)
-polls the simulator every 2 s in batches of 3, its data folder and DAGSTER_HOME each on a small
-tmpfs of its own.
+"""Real faults against a real deployment: `python -m tai_assets.deploy.serve` (what `./tai run`
+starts) polls the simulator every 2 s in batches of 3, its data folder and DAGSTER_HOME each on a
+small tmpfs of its own.
 
 One after another: kill -9 of a run worker while it holds the warehouse, of the forkserver, the
 code server, the daemon, the webserver and the supervisor itself; SIGKILL of the whole
@@ -27,11 +27,11 @@ import dagster as dg
 import duckdb
 import pytest
 
-from tai_assets.polling.spool import PollSpool, SpoolUnavailable
-from tai_assets.serve import descendants, free_port
+from tai_assets.core.spool import PollSpool, SpoolUnavailable
+from tai_assets.deploy.serve import descendants, free_port
 from tai_assets.settings import PROJECT_DIR
 from tai_assets.simulator.launch import start_process, tai_environment
-from tai_assets.warehouse import open_waiting_for_lock
+from tai_assets.warehouse.connection import open_waiting_for_lock
 
 INTERVAL, BATCH = 2, 3
 LOCK_WAIT = 15
@@ -80,7 +80,7 @@ class Deployment:
     def start(self) -> None:
         with self.log.open("a") as out:
             self.supervisor = subprocess.Popen(
-                [sys.executable, "-m", "tai_assets.serve"],
+                [sys.executable, "-m", "tai_assets.deploy.serve"],
                 env=self.env,
                 cwd=PROJECT_DIR,
                 stdout=out,

@@ -10,10 +10,10 @@ import dagster as dg
 import pytest
 from dagster._core.events import DagsterEventType
 
+from tai_assets.core.spool import PollSpool
 from tai_assets.definitions import build_definitions
-from tai_assets.freshness import SERVER_FRESHNESS
-from tai_assets.instance import LEGACY_POOL, prepare_instance
-from tai_assets.maintenance import (
+from tai_assets.defs.polling.freshness import SERVER_FRESHNESS
+from tai_assets.instance.housekeeping import (
     KEPT_RUN_EVENTS,
     STARTING_TIMEOUT_SECONDS,
     fail_dead_runs,
@@ -21,7 +21,7 @@ from tai_assets.maintenance import (
     purge_old_runs,
     thin_succeeded_runs,
 )
-from tai_assets.polling.spool import PollSpool
+from tai_assets.instance.prepare import LEGACY_POOL, prepare_instance
 from tai_assets.settings import PROJECT_DIR, Settings
 
 T0 = datetime(2026, 1, 5, 18, 0, tzinfo=UTC)

@@ -15,8 +15,8 @@ import duckdb
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tai_assets.jobs import ingest_server_job, ingest_world_job
-from tai_assets.samp.protocol import parse_request
+from tai_assets.defs.polling.jobs import ingest_server_job, ingest_world_job
+from tai_assets.sources.samp.protocol import parse_request
 from tai_assets_tests.conftest import polling_resources
 from tai_assets_tests.test_polling_sensors import SERVER_SENSOR, WORLD_SENSOR, execute, tick
 

@@ -8,15 +8,15 @@ import duckdb
 import polars as pl
 import pytest
 
-from tai_assets import checks as polling_checks
-from tai_assets.assets.polling import POLLING_ASSETS
-from tai_assets.clock import use_clock
-from tai_assets.freshness import judge_freshness
-from tai_assets.io_manager import TaiWarehouseIOManager
-from tai_assets.jobs import rebuild_derived_job
-from tai_assets.resources import PollingSettings, PollSpoolResource, WarehouseResource
-from tai_assets.sensors import build_freshness_sensor
+from tai_assets.common.clock import use_clock
+from tai_assets.defs.polling import checks as polling_checks
+from tai_assets.defs.polling.assets import POLLING_ASSETS
+from tai_assets.defs.polling.freshness import judge_freshness
+from tai_assets.defs.polling.jobs import rebuild_derived_job
+from tai_assets.defs.polling.resources import PollingSettings, PollSpoolResource, WarehouseResource
+from tai_assets.defs.polling.sensors import build_freshness_sensor
 from tai_assets.settings import Settings
+from tai_assets.warehouse.io_manager import TaiWarehouseIOManager
 from tai_assets_tests.conftest import spool_path_beside, spool_polls
 
 T0 = datetime(2026, 1, 5, 18, 0, tzinfo=UTC)

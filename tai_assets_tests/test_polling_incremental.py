@@ -9,9 +9,7 @@ from dagster._core.storage.db_io_manager import TableSlice
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tai_assets import warehouse
-from tai_assets.io_manager import TableChange, write_frame
-from tai_assets.polling.derive import (
+from tai_assets.core.derive import (
     PLAYER_SESSIONS,
     WORLD_SESSIONS,
     Window,
@@ -19,7 +17,9 @@ from tai_assets.polling.derive import (
     derive_sessions,
     derive_worlds_online,
 )
-from tai_assets.polling.records import server_polls_frame, world_polls_frame
+from tai_assets.core.polls import server_polls_frame, world_polls_frame
+from tai_assets.warehouse import connection
+from tai_assets.warehouse.io_manager import TableChange, write_frame
 
 START = datetime(2026, 1, 5, 12, 0)
 PLAYER_GAP = 300
@@ -133,7 +133,7 @@ def window_of(frame: pl.DataFrame) -> Window:
 def test_server_batches_in_any_order_equal_a_full_rebuild(polls, data):
     records = server_records(polls)
     batches = batches_of(data.draw, records)
-    with warehouse.connect(":memory:") as incremental, warehouse.connect(":memory:") as full:
+    with connection.connect(":memory:") as incremental, connection.connect(":memory:") as full:
         for batch in batches:
             ingest_server(incremental, batch, window_of(server_polls_frame(batch)))
         ingest_server(full, records, None)
@@ -146,7 +146,7 @@ def test_server_batches_in_any_order_equal_a_full_rebuild(polls, data):
 def test_world_batches_in_any_order_equal_a_full_rebuild(polls, data):
     records = world_records(polls)
     batches = batches_of(data.draw, records)
-    with warehouse.connect(":memory:") as incremental, warehouse.connect(":memory:") as full:
+    with connection.connect(":memory:") as incremental, connection.connect(":memory:") as full:
         for batch in batches:
             ingest_worlds(incremental, batch, window_of(world_polls_frame(batch)))
         ingest_worlds(full, records, None)
@@ -166,7 +166,7 @@ def test_full_rebuild_follows_the_rules_on_a_known_stream():
         dict(polled_at=t[5].isoformat(), status="ok", online=2, player_names=["A"]),
         dict(polled_at=t[6].isoformat(), status="ok", online=1, player_names=["A"]),
     ]
-    with warehouse.connect(":memory:") as conn:
+    with connection.connect(":memory:") as conn:
         ingest_server(conn, polls, None)
         sessions = table(conn, "core.player_sessions", "player, session_start")
         online = table(conn, "core.server_online", "changed_at")

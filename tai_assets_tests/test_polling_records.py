@@ -4,9 +4,9 @@ whatever text a source sent."""
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tai_assets.polling.chrono import clean_world_name
-from tai_assets.polling.records import decode_pending, encode_pending, storable_text
-from tai_assets.polling.spool import PollSpool
+from tai_assets.core.polls import decode_pending, encode_pending, storable_text
+from tai_assets.core.spool import PollSpool
+from tai_assets.sources.chrono import clean_world_name
 
 INSTANTS = st.integers(0, 10**6).map(lambda s: f"2026-11-26T{s % 24:02d}:00:{s % 60:02d}+00:00")
 NAMES = st.text(alphabet="abcXYZ_[]Юя0", min_size=1, max_size=8)

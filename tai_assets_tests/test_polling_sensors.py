@@ -10,10 +10,14 @@ import dagster as dg
 import duckdb
 import pytest
 
-from tai_assets.assets.polling import POLLING_ASSETS
-from tai_assets.jobs import ingest_server_job, ingest_world_job
-from tai_assets.resources import ChronoApiResource, GameServerResource, PollSpoolResource
-from tai_assets.sensors import build_polling_sensors
+from tai_assets.defs.polling.assets import POLLING_ASSETS
+from tai_assets.defs.polling.jobs import ingest_server_job, ingest_world_job
+from tai_assets.defs.polling.resources import (
+    ChronoApiResource,
+    GameServerResource,
+    PollSpoolResource,
+)
+from tai_assets.defs.polling.sensors import build_polling_sensors
 from tai_assets.settings import Settings
 from tai_assets_tests.conftest import polling_resources
 
@@ -118,7 +122,7 @@ def test_dead_server_is_recorded_as_unreachable_within_bounds(sim_clock, tmp_pat
 
 
 def polling_settings():
-    from tai_assets.resources import PollingSettings
+    from tai_assets.defs.polling.resources import PollingSettings
 
     return PollingSettings(poll_interval_seconds=60, poll_batch=3)
 
@@ -189,7 +193,7 @@ def test_world_sensor_batches_and_its_run_writes_worlds_history(simulator, sim_c
     ],
 )
 def test_invalid_world_record_is_kept_with_its_reason(record, reason):
-    from tai_assets.polling.chrono import parse_worlds_document
+    from tai_assets.sources.chrono import parse_worlds_document
 
     good = {"name": "{00FF00}Race", "players": 2, "static": True, "ssmp": False, "owner": "x"}
     valid, invalid = parse_worlds_document({"worlds": [good, record]})

@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tai_assets.samp.client import query_server
 from tai_assets.simulator import ManualClock, Simulator, SimulatorConfig
+from tai_assets.sources.samp.client import query_server
 
 # 19:00 Moscow time: the evening peak, dozens of players online.
 PEAK = datetime(2026, 1, 5, 16, 0, tzinfo=UTC)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tai_assets.samp.protocol import (
+from tai_assets.sources.samp.protocol import (
     MalformedPacketError,
     PlayerEntry,
     ServerInfo,

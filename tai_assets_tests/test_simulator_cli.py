@@ -10,9 +10,9 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 
-from tai_assets.clock import use_clock, utc_now
-from tai_assets.samp.client import query_server
+from tai_assets.common.clock import use_clock, utc_now
 from tai_assets.simulator import ManualClock
+from tai_assets.sources.samp.client import query_server
 
 
 def test_cli_serves_prints_ports_and_writes_truth(tmp_path):

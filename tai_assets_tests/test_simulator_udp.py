@@ -7,14 +7,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tai_assets.samp.protocol import (
+from tai_assets.simulator import ManualClock, Simulator, SimulatorConfig
+from tai_assets.sources.samp.protocol import (
     build_request,
     parse_clients,
     parse_info,
     parse_ping,
     parse_rules,
 )
-from tai_assets.simulator import ManualClock, Simulator, SimulatorConfig
 
 PEAK = datetime(2026, 1, 5, 16, 0, tzinfo=UTC)
 

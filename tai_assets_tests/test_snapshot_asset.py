@@ -8,12 +8,12 @@ import dagster as dg
 import duckdb
 import pytest
 
-from tai_assets.assets.players_snapshot import SNAPSHOT_ASSETS, WEEKLY_PARTITIONS
-from tai_assets.io_manager import TaiWarehouseIOManager
-from tai_assets.resources import WarehouseResource
+from tai_assets.defs.players.assets import SNAPSHOT_ASSETS, WEEKLY_PARTITIONS
+from tai_assets.defs.players.resources import TrainingApiResource
+from tai_assets.defs.polling.resources import WarehouseResource
 from tai_assets.simulator import ManualClock, Simulator, SimulatorConfig
-from tai_assets.training_api.resource import TrainingApiResource
-from tai_assets.training_api.staging import PageStage
+from tai_assets.sources.training_api.staging import PageStage
+from tai_assets.warehouse.io_manager import TaiWarehouseIOManager
 
 START = datetime(2026, 11, 9, tzinfo=UTC)
 WEEK_1 = "2026-11-02"

@@ -6,10 +6,10 @@ from datetime import UTC, date, datetime
 import pytest
 
 from tai_assets.simulator import ManualClock, Simulator, SimulatorConfig
-from tai_assets.training_api.assemble import assemble_snapshot
-from tai_assets.training_api.crawler import crawl
-from tai_assets.training_api.fetch import CrawlSettings, PageFetchError, TrainingApiClient
-from tai_assets.training_api.staging import PageStage
+from tai_assets.sources.training_api.assemble import assemble_snapshot
+from tai_assets.sources.training_api.crawler import crawl
+from tai_assets.sources.training_api.fetch import CrawlSettings, PageFetchError, TrainingApiClient
+from tai_assets.sources.training_api.staging import PageStage
 
 START = datetime(2026, 11, 9, tzinfo=UTC)
 WEEK = date(2026, 11, 2)

@@ -6,14 +6,14 @@ from datetime import UTC, date, datetime
 import polars as pl
 import pytest
 
-from tai_assets.training_api.normalize import (
+from tai_assets.sources.training_api.normalize import (
     SNAPSHOT_SCHEMA,
     Quarantined,
     normalize_record,
     quarantine_to_frame,
     rows_to_frame,
 )
-from tai_assets.training_api.timestamps import parse_api_timestamp
+from tai_assets.sources.training_api.timestamps import parse_api_timestamp
 
 WEEK = date(2026, 11, 2)
 CRAWL_START = datetime(2026, 11, 9, 0, 0, 5, tzinfo=UTC)

@@ -6,8 +6,7 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from tai_assets import warehouse
-from tai_assets.assets.players_snapshot import (
+from tai_assets.defs.players.assets import (
     SNAPSHOT_ASSETS,
     SNAPSHOT_JOBS,
     SNAPSHOT_SCHEDULES,
@@ -17,13 +16,18 @@ from tai_assets.assets.players_snapshot import (
     check_regdate_before_lastlogin,
     check_row_count,
 )
-from tai_assets.io_manager import TaiWarehouseIOManager
-from tai_assets.resources import WarehouseResource
-from tai_assets.training_api.crawler import analyze_drift
-from tai_assets.training_api.fetch import CrawlSettings, backoff_seconds, retry_after_seconds
-from tai_assets.training_api.normalize import normalize_record, rows_to_frame
-from tai_assets.training_api.resource import TrainingApiResource
-from tai_assets.training_api.staging import PageStage, StagedPage, StagingBusyError
+from tai_assets.defs.players.resources import TrainingApiResource
+from tai_assets.defs.polling.resources import WarehouseResource
+from tai_assets.sources.training_api.crawler import analyze_drift
+from tai_assets.sources.training_api.fetch import (
+    CrawlSettings,
+    backoff_seconds,
+    retry_after_seconds,
+)
+from tai_assets.sources.training_api.normalize import normalize_record, rows_to_frame
+from tai_assets.sources.training_api.staging import PageStage, StagedPage, StagingBusyError
+from tai_assets.warehouse import connection
+from tai_assets.warehouse.io_manager import TaiWarehouseIOManager
 
 NOW = datetime(2026, 11, 9, 0, 0, tzinfo=UTC)
 
@@ -141,7 +145,7 @@ def test_normalised_rows_fit_the_ddl(tmp_path):
         ),
     ]
     frame = rows_to_frame(rows)
-    with warehouse.connect(str(tmp_path / "w.duckdb")) as conn:
+    with connection.connect(str(tmp_path / "w.duckdb")) as conn:
         conn.register("batch", frame.to_arrow())
         conn.execute("INSERT INTO core.players_snapshot BY NAME SELECT * FROM batch")
         stored = conn.execute(

@@ -10,8 +10,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tai_assets import warehouse
 from tai_assets.settings import PROJECT_DIR
+from tai_assets.warehouse import connection
 
 
 def start_writers(
@@ -21,7 +21,7 @@ def start_writers(
         "DAGSTER_HOME": str(dagster_home),
         "PATH": "/usr/bin:/bin",
         "TAI_TEST_HOLD_SECONDS": str(hold_seconds),
-        warehouse.LOCK_WAIT_ENV: str(lock_wait_seconds),
+        connection.LOCK_WAIT_ENV: str(lock_wait_seconds),
     }
     command = [sys.executable, "-m", "tai_assets_tests.support.slow_writer", database]
     return [
@@ -44,7 +44,7 @@ def finish(processes: list[subprocess.Popen]) -> list[tuple[int, str]]:
 def empty_warehouse_and_home(tmp_path, home_name: str) -> tuple[str, Path]:
     """Create a warehouse with its tables and an empty DAGSTER_HOME folder."""
     database = str(tmp_path / "w.duckdb")
-    with warehouse.connect(database):
+    with connection.connect(database):
         pass
     home = tmp_path / home_name
     home.mkdir()
@@ -55,7 +55,7 @@ def test_two_runs_started_together_both_succeed(tmp_path):
     database, home = empty_warehouse_and_home(tmp_path, "dagster_home")
     (home / "dagster.yaml").symlink_to(PROJECT_DIR / "deploy" / "dagster.yaml")
     subprocess.run(
-        [sys.executable, "-m", "tai_assets.instance"],
+        [sys.executable, "-m", "tai_assets.instance.prepare"],
         env={"DAGSTER_HOME": str(home), "PATH": "/usr/bin:/bin"},
         check=True,
         cwd=PROJECT_DIR,
@@ -101,15 +101,15 @@ def test_opening_the_warehouse_waits_for_another_process_lock(tmp_path, monkeypa
         [sys.executable, "-c", HOLDER, database], stdout=subprocess.PIPE, text=True
     )
     holder.stdout.readline()  # the holder has the file open
-    monkeypatch.setenv(warehouse.LOCK_WAIT_ENV, str(wait_seconds))
+    monkeypatch.setenv(connection.LOCK_WAIT_ENV, str(wait_seconds))
     started = time.monotonic()
     try:
         if wait_seconds == 0:
             locked = pytest.raises(duckdb.IOException, match="Could not set lock")
-            with locked, warehouse.connect(database):
+            with locked, connection.connect(database):
                 pass
         else:
-            with warehouse.connect(database) as conn:
+            with connection.connect(database) as conn:
                 assert conn.execute("SELECT count(*) FROM core.player_sessions").fetchone() == (0,)
             assert time.monotonic() - started > 1  # it waited for the holder to let go
     finally:
@@ -132,5 +132,5 @@ def test_a_writer_killed_while_holding_the_file_leaves_it_free(tmp_path):
         duckdb.connect(database).close()
     holder.kill()
     holder.wait(timeout=30)
-    with warehouse.connect(database) as conn:
+    with connection.connect(database) as conn:
         assert conn.execute("SELECT count(*) FROM core.player_sessions").fetchone() == (0,)

@@ -11,9 +11,9 @@ import duckdb
 import polars as pl
 import pytest
 
-from tai_assets import warehouse
-from tai_assets.io_manager import WRITE_MODE_KEY, TableChange, TaiWarehouseIOManager
-from tai_assets.sql_files import DDL_DIR
+from tai_assets.warehouse import connection
+from tai_assets.warehouse.io_manager import WRITE_MODE_KEY, TableChange, TaiWarehouseIOManager
+from tai_assets.warehouse.sql_files import DDL_DIR
 
 SCORES_DDL = """
 CREATE SCHEMA IF NOT EXISTS test;
@@ -34,7 +34,7 @@ CREATE TABLE IF NOT EXISTS test.daily (
 @pytest.fixture
 def database(tmp_path) -> str:
     path = str(tmp_path / "warehouse.duckdb")
-    with warehouse.connect(path) as conn:
+    with connection.connect(path) as conn:
         conn.execute(SCORES_DDL)
     return path
 
@@ -67,8 +67,8 @@ def table(database: str, name: str = "test.scores") -> list[tuple]:
 def test_ddl_creates_every_table_idempotently(tmp_path):
     path = str(tmp_path / "w.duckdb")
     with duckdb.connect(path) as conn:
-        first = warehouse.apply_ddl(conn)
-        second = warehouse.apply_ddl(conn)
+        first = connection.apply_ddl(conn)
+        second = connection.apply_ddl(conn)
         tables = {
             f"{s}.{t}"
             for s, t in conn.execute(
@@ -87,7 +87,7 @@ def test_ddl_creates_every_table_idempotently(tmp_path):
 
 
 def test_ddl_declares_exact_types_keys_and_not_null(tmp_path):
-    with warehouse.connect(str(tmp_path / "w.duckdb")) as conn:
+    with connection.connect(str(tmp_path / "w.duckdb")) as conn:
         columns = dict(
             conn.execute(
                 "SELECT column_name, data_type FROM information_schema.columns "
@@ -110,7 +110,7 @@ def test_migration_adds_a_column_without_losing_rows(tmp_path):
     shutil.copytree(DDL_DIR, ddl)
     path = str(tmp_path / "w.duckdb")
     with duckdb.connect(path) as conn:
-        warehouse.apply_ddl(conn, sorted(ddl.glob("*.sql")))
+        connection.apply_ddl(conn, sorted(ddl.glob("*.sql")))
         conn.execute(
             "INSERT INTO core.player_sessions VALUES ('Vasya', '2026-01-01', '2026-01-02')"
         )
@@ -118,8 +118,8 @@ def test_migration_adds_a_column_without_losing_rows(tmp_path):
         "ALTER TABLE core.player_sessions ADD COLUMN IF NOT EXISTS platform VARCHAR;\n"
     )
     with duckdb.connect(path) as conn:
-        warehouse.apply_ddl(conn, sorted(ddl.glob("*.sql")))
-        warehouse.apply_ddl(conn, sorted(ddl.glob("*.sql")))
+        connection.apply_ddl(conn, sorted(ddl.glob("*.sql")))
+        connection.apply_ddl(conn, sorted(ddl.glob("*.sql")))
         rows = conn.execute("SELECT player, platform FROM core.player_sessions").fetchall()
     assert rows == [("Vasya", None)]
 

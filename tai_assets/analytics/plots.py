@@ -1,6 +1,6 @@
 """PNG pictures for the Dagster UI, drawn with matplotlib's Agg canvas (no display, no pyplot).
 
-Each function returns PNG bytes; ``tai_assets.markdown.png_image`` embeds them in Markdown
+Each function returns PNG bytes; ``tai_assets.common.markdown.png_image`` embeds them in Markdown
 metadata as a ``data:image/png;base64`` URI. Figures are small (about 800×300 px) so metadata
 stays light. Times are shown in the report timezone.
 """

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from tai_assets.samp.protocol import PlayerEntry, ServerInfo
 from tai_assets.simulator.accounts import Accounts
 from tai_assets.simulator.clocks import AcceleratedClock
 from tai_assets.simulator.config import SimulatorConfig
@@ -18,6 +17,7 @@ from tai_assets.simulator.population import Population
 from tai_assets.simulator.truth import Truth
 from tai_assets.simulator.udp import UdpServer
 from tai_assets.simulator.worlds import Worlds
+from tai_assets.sources.samp.protocol import PlayerEntry, ServerInfo
 
 
 class Clock(Protocol):

@@ -10,7 +10,10 @@ import threading
 from collections.abc import Callable
 from datetime import datetime
 
-from tai_assets.samp.protocol import (
+from tai_assets.simulator.config import SimulatorConfig
+from tai_assets.simulator.faults import Faults, Stats
+from tai_assets.simulator.population import Population
+from tai_assets.sources.samp.protocol import (
     HEADER_LEN,
     PlayerEntry,
     ServerInfo,
@@ -20,9 +23,6 @@ from tai_assets.samp.protocol import (
     encode_rules,
     parse_request,
 )
-from tai_assets.simulator.config import SimulatorConfig
-from tai_assets.simulator.faults import Faults, Stats
-from tai_assets.simulator.population import Population
 
 MAX_LISTED_PLAYERS = 100
 

@@ -12,8 +12,8 @@ from datetime import datetime
 import dagster as dg
 import polars as pl
 
-from tai_assets.io_manager import WRITE_MODE_KEY, TaiWarehouseIOManager
-from tai_assets.resources import WarehouseResource
+from tai_assets.defs.polling.resources import WarehouseResource
+from tai_assets.warehouse.io_manager import WRITE_MODE_KEY, TaiWarehouseIOManager
 
 HOLD_SECONDS = float(os.environ.get("TAI_TEST_HOLD_SECONDS", "3"))
 

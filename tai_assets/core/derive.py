@@ -1,0 +1,154 @@
+"""Derives the core tables (sessions, change points) from the raw polls, incrementally.
+
+Each function recomputes only what a window of polls can affect, and returns a `TableChange`
+whose deletes and upserts bring the stored table to exactly what a full recomputation from all
+raw polls gives, whatever order the windows arrive in. `window=None` is that full recomputation.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import duckdb
+import polars as pl
+
+from tai_assets.warehouse.io_manager import TableChange
+from tai_assets.warehouse.sql_files import read_sql
+
+
+@dataclass(frozen=True)
+class Window:
+    """An inclusive range of poll instants (naive UTC) whose polls are new or changed."""
+
+    start: datetime
+    end: datetime
+
+    @classmethod
+    def covering(cls, instants: list[datetime]) -> "Window | None":
+        """Return the smallest window holding every instant, or None when there are none."""
+        return cls(min(instants), max(instants)) if instants else None
+
+    def params(self) -> dict[str, datetime]:
+        """Return the window as the named SQL parameters the transforms use."""
+        return {"window_start": self.start, "window_end": self.end}
+
+
+@dataclass(frozen=True)
+class SessionKind:
+    """Which sessions: where the sightings come from and where sessions are stored."""
+
+    points_sql: str
+    raw_table: str
+    table: str
+    entity_column: str
+
+
+PLAYER_SESSIONS = SessionKind(
+    "transforms/player_points.sql", "raw.raw_server_polls", "core.player_sessions", "player"
+)
+WORLD_SESSIONS = SessionKind(
+    "transforms/world_points.sql", "raw.raw_world_polls", "core.world_sessions", "name"
+)
+
+
+def raw_window(conn: duckdb.DuckDBPyConnection, raw_table: str) -> Window | None:
+    """Return the window spanning every poll in a raw table (None when it is empty)."""
+    ((start, end),) = conn.execute(
+        f"SELECT min(polled_at), max(polled_at) FROM {raw_table}"
+    ).fetchall()
+    return None if start is None else Window(start, end)
+
+
+def _frame(conn: duckdb.DuckDBPyConnection, sql: str, params: dict | None = None) -> pl.DataFrame:
+    return conn.sql(sql, params=params).pl()
+
+
+def derive_sessions(
+    conn: duckdb.DuckDBPyConnection, kind: SessionKind, window: Window | None, gap_seconds: int
+) -> TableChange:
+    """Return the change to `kind`'s sessions for new polls in `window` (None: rebuild all).
+
+    Sessions within the gap of the window are merged with the window's sightings by
+    gaps-and-islands; sessions farther away cannot be affected, so the work is proportional to
+    the window and the sessions open around it. A rebuild ignores (and replaces) what is stored.
+    """
+    entity = kind.entity_column
+    stored_sessions = f"SELECT {entity} AS entity, session_start, session_end FROM {kind.table}"
+    if window is None:
+        existing = _frame(conn, stored_sessions)
+        window = raw_window(conn, kind.raw_table)
+        if window is None:
+            return TableChange(_empty_sessions(entity), _session_keys(existing, entity))
+        merge_with = existing.clear()
+        points = _points(conn, kind, window, gap_seconds)
+    else:
+        points = _points(conn, kind, window, gap_seconds)
+        gap = timedelta(seconds=gap_seconds)
+        conn.register("_points", points)
+        try:
+            existing = _frame(
+                conn,
+                f"{stored_sessions} WHERE session_end >= $lo AND session_start <= $hi "
+                f"AND {entity} IN (SELECT entity FROM _points)",
+                {"lo": window.start - gap, "hi": window.end + gap},
+            )
+        finally:
+            conn.unregister("_points")
+        merge_with = existing
+    conn.register("_points", points)
+    conn.register("_existing", merge_with)
+    try:
+        merged = _frame(
+            conn, read_sql("transforms/merge_sessions.sql"), {"gap_seconds": gap_seconds}
+        )
+    finally:
+        conn.unregister("_points")
+        conn.unregister("_existing")
+    return TableChange(merged.rename({"entity": entity}), _session_keys(existing, entity))
+
+
+def _points(
+    conn: duckdb.DuckDBPyConnection, kind: SessionKind, window: Window, gap_seconds: int
+) -> pl.DataFrame:
+    """Return the window's sightings as (entity, span_start, span_end), a span per gap."""
+    params = {**window.params(), "gap_seconds": gap_seconds}
+    return _frame(conn, read_sql(kind.points_sql), params)
+
+
+def _session_keys(sessions: pl.DataFrame, entity: str) -> pl.DataFrame:
+    return sessions.select(pl.col("entity").alias(entity), "session_start")
+
+
+def _empty_sessions(entity: str) -> pl.DataFrame:
+    return pl.DataFrame(
+        schema={
+            entity: pl.String,
+            "session_start": pl.Datetime("us"),
+            "session_end": pl.Datetime("us"),
+        }
+    )
+
+
+def derive_server_online(conn: duckdb.DuckDBPyConnection, window: Window | None) -> TableChange:
+    """Return the change to `core.server_online` for new server polls in `window` (None: all)."""
+    if window is None:
+        stored = _frame(conn, "SELECT changed_at FROM core.server_online")
+        window = raw_window(conn, "raw.raw_server_polls")
+        if window is None:
+            return TableChange(_frame(conn, "SELECT * FROM core.server_online LIMIT 0"), stored)
+    else:
+        stored = _frame(conn, read_sql("transforms/server_online_superseded.sql"), window.params())
+    changes = _frame(conn, read_sql("transforms/server_online.sql"), window.params())
+    return TableChange(upsert=changes, delete_keys=stored)
+
+
+def derive_worlds_online(conn: duckdb.DuckDBPyConnection, window: Window | None) -> TableChange:
+    """Return the change to `core.worlds_online` for new world polls in `window` (None: all)."""
+    if window is None:
+        stored = _frame(conn, "SELECT name, saved_at FROM core.worlds_online")
+        window = raw_window(conn, "raw.raw_world_polls")
+        if window is None:
+            return TableChange(_frame(conn, "SELECT * FROM core.worlds_online LIMIT 0"), stored)
+    else:
+        stored = _frame(conn, read_sql("transforms/worlds_online_superseded.sql"), window.params())
+    changes = _frame(conn, read_sql("transforms/worlds_online.sql"), window.params())
+    return TableChange(upsert=changes, delete_keys=stored)

@@ -1,0 +1,108 @@
+"""Runs Dagster's code server, daemon and webserver with two changes that make them cheaper.
+
+    python -m tai_assets.dagster_internals.cli dagster api grpc -m tai_assets.definitions ...
+    python -m tai_assets.dagster_internals.cli dagster-daemon run --grpc-port 4266 ...
+    python -m tai_assets.dagster_internals.cli dagster-webserver --grpc-port 4266 ...
+
+- Slower polling of the code server. The daemon and the webserver ask the code server for its id
+  every second (to notice a restart), and the daemon reloads the whole workspace snapshot every
+  minute. With one code server that changes only when `./tai run` restarts, that was about 0.9 %
+  of a core across the three processes (measured with py-spy).
+- Run workers forked from a warm process. The code server starts each run in a fresh `spawn`
+  process, which spends about 3 CPU-s of its ~5 importing Dagster and tai before running a
+  one-step ingest. Here the code server uses a `forkserver` that has imported them once: each
+  run is a fork of it, still a process of its own, that starts with everything loaded.
+
+Dagster reads these settings from module constants and from the code server's constructor, not
+from its config, so they are set here before its command line starts. Each is looked up by name,
+and a name a new Dagster release no longer has is a warning, not a failure (tests pin them).
+"""
+
+import multiprocessing
+import sys
+import warnings
+
+# (module, constant, tai's value): seconds between asks for the code server's id (Dagster: 1),
+# and between the daemon's full workspace reloads (Dagster: 60; it must stay under the daemon's
+# 300 s workspace freshness tolerance, or one failed reload would stop the daemon).
+POLLING_INTERVALS = (
+    ("dagster._grpc.server_watcher", "WATCH_INTERVAL", 10),
+    ("dagster._daemon.controller", "RELOAD_WORKSPACE_INTERVAL", 240),
+)
+
+# What the run workers' forkserver imports once: Dagster and the code location.
+FORKSERVER_PRELOAD = ["dagster", "tai_assets.definitions"]
+
+ENTRY_POINTS = {
+    "dagster": ("dagster._cli", "main"),
+    "dagster-daemon": ("dagster._daemon.cli", "main"),
+    "dagster-webserver": ("dagster_webserver.cli", "main"),
+}
+
+
+def apply_polling_intervals() -> list[str]:
+    """Set Dagster's code-server polling intervals to tai's; return the constants it set.
+
+    A Dagster release that renamed one would make this a no-op for it, so a missing constant
+    is a warning (the deployment still works, at Dagster's default cost), and a test pins them.
+    """
+    applied = []
+    for module_name, constant, seconds in POLLING_INTERVALS:
+        module = __import__(module_name, fromlist=[constant])
+        if not hasattr(module, constant):
+            warnings.warn(
+                f"{module_name}.{constant} not found; Dagster's default kept", stacklevel=2
+            )
+            continue
+        setattr(module, constant, seconds)
+        applied.append(f"{module_name}.{constant}")
+    return applied
+
+
+def fork_run_workers(
+    preload: list[str] = FORKSERVER_PRELOAD, api_server: type | None = None
+) -> bool:
+    """Make the code server (`api_server`, Dagster's by default) start run workers from a
+    forkserver that has imported `preload`; return True once it is wrapped (also if it was).
+
+    Dagster's server keeps its multiprocessing context in `_mp_ctx`, set to "spawn" by its
+    constructor; the constructor is wrapped to replace it. A server without one keeps spawning
+    (with a warning).
+    """
+    if api_server is None:
+        from dagster._grpc.server import DagsterApiServer as api_server
+    if getattr(api_server, "_tai_forkserver", False):
+        return True
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(preload)
+    spawning_init = api_server.__init__
+
+    def init(self, *args, **kwargs):
+        spawning_init(self, *args, **kwargs)
+        if not hasattr(self, "_mp_ctx"):
+            warnings.warn("the code server has no _mp_ctx; its runs still spawn", stacklevel=2)
+            return
+        self._mp_ctx = context
+
+    api_server.__init__ = init
+    api_server._tai_forkserver = True
+    return True
+
+
+def main(argv: list[str]) -> None:
+    """Start the Dagster command named by argv[0] with the rest of argv: the code server with
+    its forkserver, the daemon and the webserver with tai's polling intervals."""
+    if not argv or argv[0] not in ENTRY_POINTS:
+        commands = "|".join(ENTRY_POINTS)
+        sys.exit(f"usage: python -m tai_assets.dagster_internals.cli {{{commands}}} ARGS...")
+    module_name, function = ENTRY_POINTS[argv[0]]
+    if argv[0] == "dagster":
+        fork_run_workers()
+    else:
+        apply_polling_intervals()
+    sys.argv = argv
+    getattr(__import__(module_name, fromlist=[function]), function)()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,266 @@
+"""Ingest assets: the polls pending in the spool → raw polls → sessions and online history.
+
+Each source is one multi-asset (one op, one process) so that a frequent small run costs one step.
+A run takes every poll of its source still pending in the spool (whatever earlier runs dropped
+included). The raw table is appended first (idempotent on the poll instant); the derived tables
+are then recomputed for the window of those polls from the raw table; only then are the polls
+marked delivered. A run that dies part-way leaves them pending, and re-running them, or running
+batches out of order, leaves the warehouse exactly as a full rebuild would.
+"""
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import dagster as dg
+import polars as pl
+
+from tai_assets.core.derive import (
+    PLAYER_SESSIONS,
+    WORLD_SESSIONS,
+    Window,
+    derive_server_online,
+    derive_sessions,
+    derive_worlds_online,
+)
+from tai_assets.core.polls import (
+    ServerIngestConfig,
+    WorldIngestConfig,
+    server_polls_frame,
+    world_polls_frame,
+)
+from tai_assets.core.spool import PendingPoll, SpoolUnavailable
+from tai_assets.defs.polling.freshness import newest_poll_metadata
+from tai_assets.defs.polling.resources import PollingSettings, PollSpoolResource, WarehouseResource
+from tai_assets.warehouse.io_manager import COMPACT_METADATA_KEY, WRITE_MODE_KEY, TableChange
+
+OWNERS = ["team:tai"]
+NO_CHANGE = TableChange(pl.DataFrame())
+POLLING_GROUP = "polling"
+# The most polls one run takes from the spool (a backlog drains over successive runs).
+MAX_POLLS_PER_RUN = 5000
+
+
+TABLE_CHANGE = dg.PythonObjectDagsterType(TableChange, name="TableChange")
+
+
+@dataclass(frozen=True)
+class IngestOutput:
+    """One asset an ingest multi-asset writes, with the raw asset it derives from (if any)."""
+
+    name: str
+    out: dg.AssetOut
+    derived_from: str | None
+
+    @property
+    def key(self) -> dg.AssetKey:
+        """The asset's key."""
+        return dg.AssetKey(self.name)
+
+
+def _spec(name: str, schema: str, mode: str, description: str, deps=(), kinds=()) -> IngestOutput:
+    out = dg.AssetOut(
+        key=dg.AssetKey(name),
+        dagster_type=TABLE_CHANGE,
+        # A repair run selects only the derived tables; the raw one is then not produced.
+        is_required=False,
+        description=description,
+        metadata={
+            "schema": schema,
+            WRITE_MODE_KEY: mode,
+            COMPACT_METADATA_KEY: True,
+            "dagster/table_name": f"{schema}.{name}",
+        },
+        kinds={"duckdb", "polars", *kinds},
+        group_name=POLLING_GROUP,
+        owners=OWNERS,
+    )
+    return IngestOutput(name, out, deps[0] if deps else None)
+
+
+def _outs(specs: list[IngestOutput]) -> dict[str, dg.AssetOut]:
+    return {spec.name: spec.out for spec in specs}
+
+
+def _internal_deps(specs: list[IngestOutput]) -> dict[str, set[dg.AssetKey]]:
+    return {
+        spec.name: {dg.AssetKey(spec.derived_from)} if spec.derived_from else set()
+        for spec in specs
+    }
+
+
+SERVER_SPECS = [
+    _spec(
+        "raw_server_polls",
+        "raw",
+        "append",
+        "Every poll of the game server's UDP query port, failures included: ok (count and "
+        "names), count_only (names unknown: over 100 online or no answer to 'c'), unreachable.",
+        kinds={"udp"},
+    ),
+    _spec(
+        "server_online",
+        "core",
+        "merge",
+        "The online-count timeseries: a row each time the count changes and each time the "
+        "server goes down or comes back.",
+        deps=["raw_server_polls"],
+    ),
+    _spec(
+        "player_sessions",
+        "core",
+        "merge",
+        "Player sessions: from the first poll that lists a player to the last one; listings "
+        "closer than TAI_PLAYER_SESSION_GAP_SECONDS are one session.",
+        deps=["raw_server_polls"],
+    ),
+]
+
+WORLD_SPECS = [
+    _spec(
+        "raw_world_polls",
+        "raw",
+        "append",
+        "Every poll of the chrono /worlds API: a row per (poll, world), failures included.",
+        kinds={"api"},
+    ),
+    _spec(
+        "world_sessions",
+        "core",
+        "merge",
+        "World sessions by clean name; listings closer than TAI_WORLD_SESSION_GAP_SECONDS are "
+        "one session.",
+        deps=["raw_world_polls"],
+    ),
+    _spec(
+        "worlds_online",
+        "core",
+        "merge",
+        "Worlds' online history: a row per world each time its (players, static, ssmp) changes.",
+        deps=["raw_world_polls"],
+    ),
+]
+
+
+# A run that finds nothing pending (another run took it) materializes no raw asset: the raw
+# asset's latest materialization keeps naming the newest poll delivered (freshness reads it).
+
+
+def take_pending(
+    context: dg.AssetExecutionContext, spool: PollSpoolResource, source: str, raw_name: str
+) -> list[PendingPoll]:
+    """Return the polls of `source` pending in the spool when the raw table is selected (a
+    repair run selects only the derived tables, and takes none)."""
+    if raw_name not in context.selected_output_names:
+        return []
+    pending = spool.spool().pending(source, limit=MAX_POLLS_PER_RUN)
+    context.log.info(f"{len(pending)} {source} polls pending in the spool")
+    return pending
+
+
+def mark_delivered(
+    context: dg.AssetExecutionContext, spool: PollSpoolResource, pending: list[PendingPoll]
+) -> None:
+    """Mark the run's polls delivered: every output they touch is committed by now. A spool
+    that cannot be written now only means a later run delivers them again (the warehouse
+    skips polls it holds), so that is a warning, not a failed run."""
+    try:
+        spool.spool().mark_delivered([poll.seq for poll in pending])
+    except SpoolUnavailable as error:
+        context.log.warning(f"polls committed but not marked delivered ({error})")
+
+
+def batch_window(frame: pl.DataFrame, full_rebuild: bool) -> Window | None:
+    """Return the window a batch touches, or None for a full rebuild."""
+    return None if full_rebuild else Window.covering(frame["polled_at"].to_list())
+
+
+def _raw_metadata(frame: pl.DataFrame) -> dict:
+    """Per status, how many rows; and the newest poll (what the freshness sensor reads)."""
+    counts = dict(frame.group_by("status").len().sort("status").iter_rows())
+    return {**counts, **newest_poll_metadata(frame["polled_at"].to_list())}
+
+
+def _output(name: str, change: TableChange, **metadata) -> dg.Output:
+    return dg.Output(change, output_name=name, metadata=metadata or None)
+
+
+@dg.multi_asset(
+    name="ingest_server_polls",
+    outs=_outs(SERVER_SPECS),
+    internal_asset_deps=_internal_deps(SERVER_SPECS),
+    can_subset=True,
+)
+def ingest_server_polls(
+    context: dg.AssetExecutionContext,
+    config: ServerIngestConfig,
+    warehouse: WarehouseResource,
+    polling: PollingSettings,
+    spool: PollSpoolResource,
+) -> Iterator[dg.Output]:
+    """Append the pending server polls, then bring sessions and the online series up to
+    date, then mark the polls delivered."""
+    selected = context.selected_output_names
+    pending = take_pending(context, spool, "server", "raw_server_polls")
+    frame = server_polls_frame([poll.record for poll in pending])
+    if "raw_server_polls" in selected and frame.height:
+        yield dg.Output(
+            TableChange(frame),
+            output_name="raw_server_polls",
+            metadata=_raw_metadata(frame),
+        )
+    window = batch_window(frame, config.full_rebuild)
+    derived = [n for n in ("server_online", "player_sessions") if n in selected]
+    if window is None and not config.full_rebuild:
+        context.log.info("No polls pending and no full_rebuild: nothing to derive.")
+        yield from (_output(name, NO_CHANGE) for name in derived)
+        return
+    with warehouse.connect() as conn:
+        if "server_online" in derived:
+            yield _output("server_online", derive_server_online(conn, window))
+        if "player_sessions" in derived:
+            gap = polling.player_session_gap_seconds
+            yield _output("player_sessions", derive_sessions(conn, PLAYER_SESSIONS, window, gap))
+    mark_delivered(context, spool, pending)
+
+
+@dg.multi_asset(
+    name="ingest_world_polls",
+    outs=_outs(WORLD_SPECS),
+    internal_asset_deps=_internal_deps(WORLD_SPECS),
+    can_subset=True,
+)
+def ingest_world_polls(
+    context: dg.AssetExecutionContext,
+    config: WorldIngestConfig,
+    warehouse: WarehouseResource,
+    polling: PollingSettings,
+    spool: PollSpoolResource,
+) -> Iterator[dg.Output]:
+    """Append the pending worlds polls, then bring world sessions and history up to date,
+    then mark the polls delivered."""
+    selected = context.selected_output_names
+    pending = take_pending(context, spool, "worlds", "raw_world_polls")
+    frame = world_polls_frame([poll.record for poll in pending])
+    if "raw_world_polls" in selected and frame.height:
+        polls = frame.unique("polled_at")
+        yield dg.Output(
+            TableChange(frame),
+            output_name="raw_world_polls",
+            metadata={"polls_in_batch": polls.height, **_raw_metadata(frame)},
+        )
+    window = batch_window(frame, config.full_rebuild)
+    derived = [n for n in ("world_sessions", "worlds_online") if n in selected]
+    if window is None and not config.full_rebuild:
+        context.log.info("No polls pending and no full_rebuild: nothing to derive.")
+        yield from (_output(name, NO_CHANGE) for name in derived)
+        return
+    with warehouse.connect() as conn:
+        if "world_sessions" in derived:
+            gap = polling.world_session_gap_seconds
+            yield _output("world_sessions", derive_sessions(conn, WORLD_SESSIONS, window, gap))
+        if "worlds_online" in derived:
+            yield _output("worlds_online", derive_worlds_online(conn, window))
+    mark_delivered(context, spool, pending)
+
+
+POLLING_ASSETS = [ingest_server_polls, ingest_world_polls]

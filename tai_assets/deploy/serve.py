@@ -1,0 +1,349 @@
+"""Runs tai's Dagster deployment: one code server, the daemon and the webserver, supervised.
+
+`python -m tai_assets.deploy.serve` (what `./tai run` starts) launches `dagster api grpc` for
+`tai_assets.definitions`, waits until it answers, then starts `dagster-daemon` and
+`dagster-webserver` connected to it, all three through `tai_assets.dagster_internals.cli`
+(runs forked from a preloaded forkserver, slower polling of the code server). `dagster dev`
+would put a reloading proxy in front of the code server, which costs about 1.8 % of a core;
+`TAI_DAGSTER_DEV=1` uses it anyway (to reload code from the UI while developing).
+
+Supervision:
+- A child that exits is started again, after a back-off that doubles from 1 s to 60 s (and
+  resets once the child has run for 5 minutes); the others keep running.
+- Each child gets SIGTERM from the kernel if this supervisor dies (PR_SET_PDEATHSIG), and the
+  process groups of every child are written to `$DAGSTER_HOME/tai-serve.groups`: a supervisor
+  starting after one that was killed first kills what is left of those groups (run workers
+  included), then marks the runs they were executing failed (`tai_assets.instance.prepare`).
+- SIGINT or SIGTERM stops the deployment: the daemon first (no new ticks or runs), then the
+  runs in flight get up to GRACE_SECONDS to finish, then the code server and the webserver get
+  SIGTERM, and whatever of any group is left after the grace period gets SIGKILL.
+"""
+
+import contextlib
+import ctypes
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tai_assets.common.procfs import is_live, proc_stat
+
+BIN = Path(sys.executable).parent
+GRACE_SECONDS = 30
+BACKOFF_START_SECONDS = 1.0
+BACKOFF_MAX_SECONDS = 60.0
+STABLE_SECONDS = 300.0
+GROUPS_FILE = "tai-serve.groups"
+PR_SET_PDEATHSIG = 1
+
+
+def free_port() -> int:
+    """Return a TCP port free on loopback right now (for a deployment started beside another)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def commands(code_port: int, web_port: int, level: str) -> list[list[str]]:
+    """Return the command lines of the code server, the daemon and the webserver."""
+    grpc = ["--grpc-host", "127.0.0.1", "--grpc-port", str(code_port)]
+    code = ["-m", "tai_assets.definitions", "--location-name", "tai", "-h", "127.0.0.1"]
+    tuned = [sys.executable, "-m", "tai_assets.dagster_internals.cli"]  # see its docstring
+    code_server = [*tuned, "dagster", "api", "grpc", *code, "-p", str(code_port)]
+    web = ["-h", "127.0.0.1", "-p", str(web_port), "--dagster-log-level", level]
+    return [
+        [*code_server, "--log-level", level],
+        [*tuned, "dagster-daemon", "run", *grpc, "--log-level", level],
+        [*tuned, "dagster-webserver", *grpc, *web],
+    ]
+
+
+def dev_command(web_port: int, level: str) -> list[str]:
+    """Return the `dagster dev` command line (proxy + code server + daemon + webserver)."""
+    levels = ["--log-level", level, "--code-server-log-level", level]
+    dev = [str(BIN / "dagster"), "dev", "-w", "workspace.yaml", "-h", "127.0.0.1"]
+    return [*dev, "-p", str(web_port), *levels]
+
+
+def code_server_ready(port: int) -> bool:
+    """Return whether the code server on `port` answers a health check."""
+    check = [sys.executable, "-m", "dagster", "api", "grpc-health-check", "-p", str(port)]
+    return subprocess.run(check, capture_output=True).returncode == 0
+
+
+def _die_with_parent() -> None:
+    """In a child before exec: have the kernel send SIGTERM when the supervisor dies."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+
+
+def group_members(pgid: int) -> list[int]:
+    """Return the live processes (zombies excluded) of process group `pgid`."""
+    members = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        stat = proc_stat(int(entry.name))
+        if is_live(stat) and int(stat[2]) == pgid:
+            members.append(int(entry.name))
+    return members
+
+
+def descendants(pid: int) -> list[int]:
+    """Return every live process below `pid` (children, their children, ...)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            stat = proc_stat(int(entry.name))
+            if is_live(stat):
+                children.setdefault(int(stat[1]), []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def boot_id() -> str:
+    """Return this boot's id: process groups recorded under another boot are long gone."""
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:
+        return ""
+
+
+def is_tai_process(pid: int) -> bool:
+    """Return whether `pid` runs tai's Python (a child of a supervisor, or a forked run worker)."""
+    try:
+        command = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+    return b"tai_assets" in command or b"multiprocessing" in command or b"dagster" in command
+
+
+def forkserver_workers(code_server_pid: int) -> list[int]:
+    """Return the run workers the code server's forkserver has forked and that still run."""
+    workers = []
+    for pid in descendants(code_server_pid):
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"multiprocessing.forkserver" in command:
+            workers.extend(descendants(pid))
+    return workers
+
+
+def stop_processes(processes: list[subprocess.Popen]) -> None:
+    """Stop processes each started in a process group of its own: SIGTERM to the groups, then
+    SIGKILL what is left after the grace period."""
+    groups = [process.pid for process in processes]
+    kill_groups(groups, signal.SIGTERM)
+    if not wait_for_groups(groups, GRACE_SECONDS):
+        kill_groups(groups, signal.SIGKILL)
+        wait_for_groups(groups, 10)
+    for process in processes:
+        process.poll()
+
+
+def kill_groups(groups: list[int], sig: int) -> None:
+    """Send `sig` to every process group of `groups` that still exists."""
+    for pgid in groups:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pgid, sig)
+
+
+def wait_for_groups(groups: list[int], seconds: float) -> bool:
+    """Wait until no process of `groups` is alive; return whether that happened in time."""
+    deadline = time.monotonic() + seconds
+    while any(group_members(pgid) for pgid in groups):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.2)
+    return True
+
+
+def kill_leftovers(groups_file: Path) -> list[int]:
+    """Kill what is left of the process groups an earlier supervisor recorded; return them.
+
+    That supervisor was killed (or the machine lost power, in which case nothing is left): its
+    code server and daemon got SIGTERM from the kernel, but run workers it forked do not have
+    that tie, and nothing else would stop them.
+    """
+    try:
+        recorded_boot, *lines = groups_file.read_text().split()
+        groups = [int(line) for line in lines]
+    except (OSError, ValueError):
+        return []
+    if recorded_boot != boot_id():
+        groups_file.unlink(missing_ok=True)
+        return []
+    alive = [pgid for pgid in groups if any(is_tai_process(pid) for pid in group_members(pgid))]
+    kill_groups(alive, signal.SIGTERM)
+    if not wait_for_groups(alive, 10):
+        kill_groups(alive, signal.SIGKILL)
+        wait_for_groups(alive, 10)
+    groups_file.unlink(missing_ok=True)
+    return alive
+
+
+@dataclass
+class Child:
+    """One supervised process: its command line, the running process, and its restarts."""
+
+    name: str
+    command: list[str]
+    process: subprocess.Popen | None = None
+    started_at: float = 0.0
+    backoff: float = BACKOFF_START_SECONDS
+    restart_at: float | None = None
+    groups: list[int] = field(default_factory=list)
+
+    def start(self) -> None:
+        """Start the process in a process group of its own (a Ctrl-C reaches only the
+        supervisor, which decides how children stop), tied to the supervisor's life."""
+        self.process = subprocess.Popen(self.command, process_group=0, preexec_fn=_die_with_parent)
+        self.started_at = time.monotonic()
+        self.restart_at = None
+        self.groups.append(self.process.pid)
+
+    def alive(self) -> bool:
+        """Return whether the process runs."""
+        return self.process is not None and self.process.poll() is None
+
+    def supervise(self, now: float) -> None:
+        """Start the child again once its back-off has passed, if it exited."""
+        if self.alive() or self.process is None:
+            return
+        if self.restart_at is None:
+            if now - self.started_at > STABLE_SECONDS:
+                self.backoff = BACKOFF_START_SECONDS
+            code = self.process.returncode
+            print(
+                f"tai: {self.name} exited ({code}); starting it again in {self.backoff:.0f} s",
+                file=sys.stderr,
+                flush=True,
+            )
+            self.restart_at = now + self.backoff
+            self.backoff = min(self.backoff * 2, BACKOFF_MAX_SECONDS)
+        elif now >= self.restart_at:
+            self.start()
+
+
+class Supervisor:
+    """The deployment's children and the file that records their process groups."""
+
+    def __init__(self, groups_file: Path):
+        self.children: list[Child] = []
+        self.groups_file = groups_file
+
+    def start(self, name: str, command: list[str]) -> Child:
+        """Start and keep a child; record its process group."""
+        child = Child(name, command)
+        child.start()
+        self.children.append(child)
+        self.record_groups()
+        return child
+
+    def record_groups(self) -> None:
+        """Write every process group started so far (read by the next supervisor)."""
+        groups = [pgid for child in self.children for pgid in child.groups]
+        temporary = self.groups_file.with_suffix(".tmp")
+        try:
+            self.groups_file.parent.mkdir(parents=True, exist_ok=True)
+            temporary.write_text(f"{boot_id()}\n" + "".join(f"{pgid}\n" for pgid in groups))
+            temporary.replace(self.groups_file)
+        except OSError as error:  # a full DAGSTER_HOME must not stop the supervisor
+            print(f"tai: cannot record process groups ({error})", file=sys.stderr, flush=True)
+
+    def supervise_forever(self) -> None:
+        """Restart children that exit, until a signal ends the supervisor."""
+        while True:
+            now = time.monotonic()
+            before = sum(len(child.groups) for child in self.children)
+            for child in self.children:
+                child.supervise(now)
+            if sum(len(child.groups) for child in self.children) != before:
+                self.record_groups()
+            time.sleep(0.5)
+
+    def stop(self) -> None:
+        """Stop the deployment: the daemon, then (after runs in flight finish, within the
+        grace period) everything else; SIGKILL what is left after it."""
+        deadline = time.monotonic() + GRACE_SECONDS
+        by_name = {child.name: child for child in self.children}
+        daemon = by_name.get("daemon")
+        if daemon and daemon.alive():
+            kill_groups([daemon.process.pid], signal.SIGTERM)
+            wait_for_groups([daemon.process.pid], max(0.1, deadline - time.monotonic()))
+        code_server = by_name.get("code server")
+        if code_server and code_server.alive():
+            # Run workers are forked by the code server's forkserver: let them finish.
+            while time.monotonic() < deadline and forkserver_workers(code_server.process.pid):
+                time.sleep(0.5)
+        groups = [pgid for child in self.children for pgid in child.groups]
+        kill_groups(groups, signal.SIGTERM)
+        if not wait_for_groups(groups, max(0.1, deadline - time.monotonic())):
+            kill_groups(groups, signal.SIGKILL)
+            wait_for_groups(groups, 10)
+        for child in self.children:
+            if child.process is not None:
+                child.process.poll()
+        self.groups_file.unlink(missing_ok=True)
+
+
+# The daemon thread that launches automatic run retries wakes every 5 s by default and reads the
+# event log each time (about 0.3 % of a core here); a retry 30 s after a failure is soon enough.
+DAEMON_ENVIRONMENT = {"DAGSTER_EVENT_LOG_CONSUMER_DAEMON_INTERVAL_SECONDS": "30"}
+
+
+def prepare_instance() -> None:
+    """Mark failed the runs an earlier deployment left in progress (tai_assets.instance.prepare)."""
+    subprocess.run([sys.executable, "-m", "tai_assets.instance.prepare"], check=True)
+
+
+def serve() -> int:
+    """Start the deployment and supervise it until a signal; return an exit code."""
+    for name, value in DAEMON_ENVIRONMENT.items():
+        os.environ.setdefault(name, value)
+    code_port = int(os.environ.get("TAI_CODE_SERVER_PORT", "4266"))
+    web_port = int(os.environ.get("TAI_WEB_PORT", "3000"))
+    level = os.environ.get("LOG_LEVEL", "info").lower()
+    home = Path(os.environ.get("DAGSTER_HOME", ".dagster_home"))
+    supervisor = Supervisor(home / GROUPS_FILE)
+
+    def on_signal(signum, _frame):
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    left = kill_leftovers(supervisor.groups_file)
+    if left:
+        print(f"tai: stopped {len(left)} process groups an earlier deployment left", flush=True)
+    try:
+        prepare_instance()
+        if os.environ.get("TAI_DAGSTER_DEV") == "1":
+            supervisor.start("dagster dev", dev_command(web_port, level))
+        else:
+            code_server_command, daemon, webserver = commands(code_port, web_port, level)
+            code_server = supervisor.start("code server", code_server_command)
+            while not code_server_ready(code_port):
+                if not code_server.alive():
+                    print("tai: the code server did not start", file=sys.stderr)
+                    return 1
+                time.sleep(1)
+            supervisor.start("daemon", daemon)
+            supervisor.start("webserver", webserver)
+            print(f"tai: Dagster UI on http://127.0.0.1:{web_port} (code server :{code_port})")
+        supervisor.supervise_forever()
+    finally:
+        supervisor.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(serve())

@@ -1,1 +1,0 @@
-"""Live polling of the game server and the chrono worlds API (sources, records, derivations)."""

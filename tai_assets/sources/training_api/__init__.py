@@ -1,0 +1,1 @@
+"""The training web API: models, normalisation, and the polite, resumable page crawler."""

@@ -1,0 +1,154 @@
+"""The resumable crawl: every page from 1 to ``meta.last_page``, each staged once.
+
+The page count is re-read from every page's ``meta``: when accounts register during the crawl
+``last_page`` (and ``total``) move, the crawl notices, logs it and follows the new value. Pages
+already staged by an earlier attempt of the same run family are skipped, so a re-executed run
+fetches each remaining page once and none twice. Records shifted from one page onto the next
+show up twice; they are de-duplicated on ``id`` when the snapshot is assembled.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from tai_assets.common.clock import utc_now
+from tai_assets.sources.training_api.fetch import FetchStats, TrainingApiClient
+from tai_assets.sources.training_api.progress import Progress, ProgressTracker
+from tai_assets.sources.training_api.staging import Manifest, PageStage, StagedPage
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DriftReport:
+    """How the API's pagination moved while the crawl ran (read from the staged pages)."""
+
+    events: list[str]
+    first_total: int | None
+    last_total: int | None
+    min_total: int | None
+    max_total: int | None
+    first_last_page: int | None
+    final_last_page: int | None
+
+
+def analyze_drift(pages: list[StagedPage]) -> DriftReport:
+    """Return every change of ``last_page`` / ``total`` between consecutive fetches."""
+    events: list[str] = []
+    previous: StagedPage | None = None
+    for entry in pages:
+        if previous is not None:
+            if entry.last_page != previous.last_page:
+                events.append(
+                    f"last_page {previous.last_page} -> {entry.last_page} at page {entry.page}"
+                )
+            if entry.total != previous.total:
+                events.append(f"total {previous.total} -> {entry.total} at page {entry.page}")
+        previous = entry
+    totals = [p.total for p in pages if p.total is not None]
+    return DriftReport(
+        events=events,
+        first_total=totals[0] if totals else None,
+        last_total=totals[-1] if totals else None,
+        min_total=min(totals) if totals else None,
+        max_total=max(totals) if totals else None,
+        first_last_page=pages[0].last_page if pages else None,
+        final_last_page=pages[-1].last_page if pages else None,
+    )
+
+
+@dataclass
+class CrawlResult:
+    """What a crawl (this run's part of it) did."""
+
+    manifest: Manifest
+    pages: list[StagedPage]
+    pages_resumed: int
+    pages_fetched: int
+    fetch_stats: FetchStats
+    drift: DriftReport
+    partial: bool
+    progress: Progress
+    fetched_page_numbers: list[int] = field(default_factory=list)
+
+
+def crawl(
+    client: TrainingApiClient,
+    stage: PageStage,
+    manifest: Manifest,
+    *,
+    max_pages: int | None = None,
+    on_progress: Callable[[Progress], None] | None = None,
+    on_drift: Callable[[str], None] | None = None,
+) -> CrawlResult:
+    """Stage every page not staged yet, from 1 to the latest ``last_page``; return the result.
+
+    ``max_pages`` stops after page ``max_pages`` (a deliberately partial crawl, for tests and
+    trials). ``on_progress`` gets a report every ``progress_interval_s`` and at the end;
+    ``on_drift`` a message each time ``last_page`` or ``total`` moves. Raises `PageFetchError`
+    when a page cannot be fetched: what is staged stays staged.
+    """
+    staged = {entry.page: entry for entry in stage.pages()}
+    history = list(staged.values())
+    latest = history[-1] if history else None
+    last_page = latest.last_page if latest else None
+    tracker = ProgressTracker(len(staged), client.settings.progress_interval_s)
+    tracker.pages_total = last_page
+    fetched: list[int] = []
+    partial = False
+    number = 1
+    while last_page is None or number <= last_page:
+        if number in staged:
+            number += 1
+            continue
+        if max_pages is not None and number > max_pages:
+            partial = True
+            break
+        fetched_page = client.fetch(number)
+        meta = fetched_page.page.meta
+        entry = StagedPage(
+            page=number,
+            last_page=meta.last_page,
+            total=meta.total,
+            records=len(fetched_page.page.data),
+            fetched_at=utc_now().isoformat(),
+        )
+        stage.write_page(entry, fetched_page.body)
+        staged[number] = entry
+        fetched.append(number)
+        if latest is not None and (
+            entry.last_page != latest.last_page or entry.total != latest.total
+        ):
+            message = (
+                f"page drift at page {number}: last_page {latest.last_page} -> "
+                f"{entry.last_page}, total {latest.total} -> {entry.total}; following it"
+            )
+            logger.info(message)
+            if on_drift is not None:
+                on_drift(message)
+        latest = entry
+        last_page = entry.last_page
+        tracker.page_staged(last_page)
+        if on_progress is not None and tracker.due():
+            on_progress(tracker.snapshot())
+        number += 1
+    progress = tracker.snapshot()
+    if on_progress is not None:
+        on_progress(progress)
+    pages = stage.pages()
+    manifest.complete = True
+    manifest.partial = partial
+    stage.write_manifest(manifest)
+    return CrawlResult(
+        manifest=manifest,
+        pages=pages,
+        pages_resumed=len(pages) - len(fetched),
+        pages_fetched=len(fetched),
+        fetch_stats=client.stats,
+        drift=analyze_drift(pages),
+        partial=partial,
+        progress=progress,
+        fetched_page_numbers=fetched,
+    )

@@ -1,0 +1,141 @@
+"""The DuckDB warehouse: connecting to the file and creating every table from `sql/ddl/`."""
+
+import hashlib
+import itertools
+import logging
+import os
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+from tai_assets.warehouse.sql_files import ddl_files
+from tai_assets.warehouse.storage_errors import describe_os_error
+
+logger = logging.getLogger(__name__)
+
+_applied: set[tuple[str, str]] = set()
+_applied_lock = threading.Lock()
+LOCK_WAIT_ENV = "TAI_WAREHOUSE_LOCK_WAIT_SECONDS"
+LOCK_CONFLICT = "Could not set lock"
+
+
+class WarehouseUnavailable(RuntimeError):
+    """The warehouse file cannot be written: the message says why and where ("disk full: …",
+    "read-only: …")."""
+
+
+def explain_storage_error(error: BaseException, database: str) -> BaseException:
+    """Return a WarehouseUnavailable naming the cause for a full disk or a read-only folder,
+    else `error` itself."""
+    if not isinstance(error, OSError | duckdb.Error):
+        return error
+    described = describe_os_error(error, database)
+    if described.startswith(("disk full:", "read-only:")):
+        return WarehouseUnavailable(described)
+    return error
+
+
+def lock_wait_seconds() -> float:
+    """Return how long opening the warehouse waits for another process's lock (default 300 s)."""
+    return float(os.environ.get(LOCK_WAIT_ENV, "300"))
+
+
+def open_waiting_for_lock(database: str, read_only: bool) -> duckdb.DuckDBPyConnection:
+    """Return a connection to the file, retrying while another process holds its lock.
+
+    DuckDB lets one process open a file for writing, and that file lock is how tai's writers
+    take turns: the kernel releases it when its holder dies, so a killed run cannot leave the
+    warehouse locked (a Dagster pool slot held by a dead process stays taken). A person's
+    read-only session holds the lock too. The wait sleeps between attempts (from 0.1 s up to
+    2 s), so waiting costs no CPU; after TAI_WAREHOUSE_LOCK_WAIT_SECONDS the lock error is
+    raised.
+    """
+    deadline = time.monotonic() + lock_wait_seconds()
+    for attempt in itertools.count():
+        try:
+            return duckdb.connect(database, read_only=read_only)
+        except duckdb.IOException as error:
+            left = deadline - time.monotonic()
+            if LOCK_CONFLICT not in str(error) or left <= 0:
+                raise
+            if attempt == 0:
+                logger.warning("waiting for the warehouse lock (%s)", error)
+            time.sleep(min(0.1 * 2**attempt, 2.0, left))
+
+
+def ddl_fingerprint() -> str:
+    """Return a hash over all DDL files, so a process re-applies DDL only when it changed."""
+    digest = hashlib.sha256()
+    for path in ddl_files():
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def apply_ddl(conn: duckdb.DuckDBPyConnection, files: list[Path] | None = None) -> list[str]:
+    """Create or migrate every warehouse table from `sql/ddl/` (or `files`), in one transaction.
+
+    Every statement is idempotent (`CREATE ... IF NOT EXISTS`, `ADD COLUMN IF NOT EXISTS`), so
+    running this on an existing warehouse only adds what is new. Returns the files applied.
+    """
+    files = ddl_files() if files is None else files
+    applied = []
+    conn.begin()
+    try:
+        for path in files:
+            conn.execute(path.read_text(encoding="utf-8"))
+            applied.append(path.name)
+        now = datetime.now(UTC).replace(tzinfo=None)
+        for path in files:
+            checksum = hashlib.sha256(path.read_bytes()).hexdigest()
+            conn.execute(
+                "INSERT INTO core.ddl_history (file_name, checksum, applied_at) VALUES (?, ?, ?) "
+                "ON CONFLICT (file_name) DO UPDATE SET checksum = excluded.checksum, "
+                "applied_at = excluded.applied_at",
+                [path.name, checksum, now],
+            )
+        conn.commit()
+    except BaseException:
+        conn.rollback()
+        raise
+    return applied
+
+
+def ensure_warehouse(conn: duckdb.DuckDBPyConnection, database: str) -> None:
+    """Apply the DDL once per process and database file (again if the DDL files changed)."""
+    if database == ":memory:":
+        apply_ddl(conn)
+        return
+    key = (str(Path(database).resolve()), ddl_fingerprint())
+    with _applied_lock:
+        if key in _applied:
+            return
+        apply_ddl(conn)
+        _applied.add(key)
+
+
+@contextmanager
+def connect(database: str, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Yield a connection to the warehouse file (tables created), closed even after an error."""
+    try:
+        if database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        conn = open_waiting_for_lock(database, read_only)
+    except (OSError, duckdb.Error) as error:
+        raise explain_storage_error(error, database) from error
+    try:
+        if not read_only:
+            ensure_warehouse(conn, database)
+        yield conn
+    except (OSError, duckdb.Error) as error:
+        explained = explain_storage_error(error, database)
+        if explained is error:
+            raise
+        raise explained from error
+    finally:
+        conn.close()
