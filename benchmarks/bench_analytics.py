@@ -129,8 +129,8 @@ def generate(database: str, seats: int, players: int, worlds: int) -> dict:
 
 
 def _resources(database: str) -> dict:
-    from tai_assets.defs.analytics.assets import AnalyticsSettings, TelegramResource
-    from tai_assets.defs.polling.resources import WarehouseResource
+    from tai_assets.defs.analytics.resources import AnalyticsSettings, TelegramResource
+    from tai_assets.defs.resources import WarehouseResource
     from tai_assets.warehouse.io_manager import TaiWarehouseIOManager
 
     return {

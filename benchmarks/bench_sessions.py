@@ -126,8 +126,8 @@ def _seats(players: int) -> int:
 
 def generate(database: Path, batch_file: Path, days: int, players: int, pool: int, batch: int):
     """Build a warehouse of `days` days of polls with sessions derived, and the next batch."""
+    from tai_assets.common.sql_files import read_sql
     from tai_assets.warehouse import connection
-    from tai_assets.warehouse.sql_files import read_sql
 
     history = days * 1440
     total = history + batch
@@ -247,13 +247,6 @@ def peak_rss_bytes() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale
 
 
-def _slice(qualified: str):
-    from dagster._core.storage.db_io_manager import TableSlice
-
-    schema, table = qualified.split(".")
-    return TableSlice(table=table, schema=schema, partition_dimensions=[])
-
-
 def measure(operation: str, database: str, batch_file: str, gap: int) -> dict:
     """Run one operation on `database` in this process; return its time, rows and peak RSS."""
     import polars as pl
@@ -265,17 +258,17 @@ def measure(operation: str, database: str, batch_file: str, gap: int) -> dict:
         derive_sessions,
     )
     from tai_assets.warehouse import connection
-    from tai_assets.warehouse.io_manager import write_frame
+    from tai_assets.warehouse.io_manager import WarehouseTable, write_frame
 
     batch = pl.read_parquet(batch_file)
     window = Window.covering(batch["polled_at"].to_list())
     with connection.connect(database) as conn:
         if operation in ("batch_server_online", "batch_sessions"):
-            write_frame(conn, _slice("raw.raw_server_polls"), batch, "append")
+            write_frame(conn, WarehouseTable.named("raw.raw_server_polls"), batch, "append")
         before = peak_rss_bytes()
         started = time.perf_counter()
         if operation == "batch_append":
-            write_frame(conn, _slice("raw.raw_server_polls"), batch, "append")
+            write_frame(conn, WarehouseTable.named("raw.raw_server_polls"), batch, "append")
             rows = f"{batch.height} polls"
         else:
             if operation == "batch_server_online":
@@ -284,7 +277,9 @@ def measure(operation: str, database: str, batch_file: str, gap: int) -> dict:
                 full = operation == "rebuild_sessions"
                 change = derive_sessions(conn, PLAYER_SESSIONS, None if full else window, gap)
                 table = "core.player_sessions"
-            write_frame(conn, _slice(table), change.upsert, "merge", change.delete_keys)
+            write_frame(
+                conn, WarehouseTable.named(table), change.upsert, "merge", change.delete_keys
+            )
             deleted = 0 if change.delete_keys is None else change.delete_keys.height
             rows = f"{change.upsert.height:,} upserted, {deleted:,} deleted"
         seconds = time.perf_counter() - started

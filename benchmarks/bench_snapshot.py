@@ -54,7 +54,7 @@ def main() -> int:
 
     from tai_assets.defs.players.assets import SNAPSHOT_ASSETS
     from tai_assets.defs.players.resources import TrainingApiResource
-    from tai_assets.defs.polling.resources import WarehouseResource
+    from tai_assets.defs.resources import WarehouseResource
     from tai_assets.warehouse.io_manager import TaiWarehouseIOManager
 
     spawn = multiprocessing.get_context("spawn")

@@ -1,76 +1,152 @@
-"""tai's settings, read from the environment (names kept from the original service)."""
+"""tai's settings: the one class that reads the environment (names kept from the original service).
 
-import os
-from dataclasses import dataclass
+Every variable of `.env.example` is one field here; nothing else in tai reads `os.environ` for
+configuration. `./tai run` exports `.env` before Python starts, so the same values reach every
+process (and Dagster's `EnvVar`, through which the secrets travel: this class only records
+whether they are set). An empty value means the default, as it did in the original service.
+"""
+
+from datetime import date
+from functools import cache
 from pathlib import Path
+from typing import Annotated, Literal, Self
+from zoneinfo import ZoneInfo
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from tai_assets.analytics.names import DEFAULT_BOTS
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 
-def _int(name: str, default: int) -> int:
-    raw = os.environ.get(name, "").strip()
-    try:
-        return int(raw) if raw else default
-    except ValueError as error:
-        raise ValueError(f"{name} must be a whole number, got {raw!r}") from error
+def _env(name: str, **kwargs):
+    """A field read from environment variable `name` (also settable by field name in code)."""
+    return Field(validation_alias=AliasChoices(name, name.lower()), **kwargs)
 
 
-def _float(name: str, default: float) -> float:
-    raw = os.environ.get(name, "").strip()
-    try:
-        return float(raw) if raw else default
-    except ValueError as error:
-        raise ValueError(f"{name} must be a number, got {raw!r}") from error
+class Settings(BaseSettings):
+    """Every setting of tai; see `.env.example` for what each one does."""
 
+    model_config = SettingsConfigDict(
+        env_ignore_empty=True, populate_by_name=True, extra="ignore", frozen=True
+    )
 
-def _str(name: str, default: str) -> str:
-    return os.environ.get(name, "").strip() or default
+    # Sources
+    training_host: str = _env("TRAINING_HOST", default="samp.training-server.com")
+    training_port: int = _env("TRAINING_PORT", default=7777, ge=1, le=65535)
+    training_api_base_url: str = _env(
+        "TRAINING_API_BASE_URL", default="https://training-server.com/api"
+    )
+    chrono_api_base_url: str = _env("CHRONO_API_BASE_URL", default="https://chrono.czo.ooo/api")
+    chrono_login: str | None = _env("CHRONO_LOGIN", default=None)
+    chrono_token: SecretStr | None = _env("CHRONO_TOKEN", default=None)
+    log_level: str = _env("LOG_LEVEL", default="INFO")
 
+    # Warehouse and spool
+    data_dir: Path = _env("TAI_DATA_DIR", default=PROJECT_DIR / "data")
+    warehouse_path_setting: Path | None = _env("TAI_WAREHOUSE_PATH", default=None)
+    spool_path_setting: Path | None = _env("TAI_SPOOL_PATH", default=None)
+    warehouse_lock_wait_seconds: float = _env(
+        "TAI_WAREHOUSE_LOCK_WAIT_SECONDS", default=300.0, ge=0
+    )
 
-@dataclass(frozen=True)
-class Settings:
-    """Every non-secret setting; secrets (CHRONO_TOKEN, ...) go through Dagster `EnvVar`."""
+    # Polling
+    poll_interval_seconds: int = _env("TAI_POLL_INTERVAL_SECONDS", default=60, ge=1)
+    poll_batch: int = _env("TAI_POLL_BATCH", default=10, ge=1)
+    player_session_gap_seconds: int = _env("TAI_PLAYER_SESSION_GAP_SECONDS", default=2700, ge=1)
+    world_session_gap_seconds: int = _env("TAI_WORLD_SESSION_GAP_SECONDS", default=1800, ge=1)
+    freshness_minutes: int = _env("TAI_FRESHNESS_MINUTES", default=10, ge=1)
+    checks_cron: str = _env("TAI_CHECKS_CRON", default="0 */6 * * *")
+    run_retention_days: int = _env("TAI_RUN_RETENTION_DAYS", default=30, ge=1)
+    tick_retention_minutes: int = _env("TAI_TICK_RETENTION_MINUTES", default=15, ge=1)
+    run_detail_retention_minutes: int = _env("TAI_RUN_DETAIL_RETENTION_MINUTES", default=15, ge=0)
 
-    training_host: str
-    training_port: int
-    training_api_base_url: str
-    chrono_api_base_url: str
-    log_level: str
-    data_dir: Path
-    warehouse_path: Path
-    spool_path: Path
-    poll_interval_seconds: int
-    poll_batch: int
-    player_session_gap_seconds: int
-    world_session_gap_seconds: int
-    run_retention_days: int
-    tick_retention_minutes: int
-    run_detail_retention_minutes: int
-    report_timezone: str
-    checks_cron: str
-    freshness_minutes: int
+    # Weekly players snapshot
+    crawl_min_interval_seconds: float = _env("TAI_CRAWL_MIN_INTERVAL_SECONDS", default=0.8, ge=0)
+    crawl_max_attempts: int = _env("TAI_CRAWL_MAX_ATTEMPTS", default=8, ge=1)
+    crawl_backoff_max_seconds: float = _env("TAI_CRAWL_BACKOFF_MAX_SECONDS", default=120.0, ge=0)
+    crawl_timeout_seconds: float = _env("TAI_CRAWL_TIMEOUT_SECONDS", default=30.0, gt=0)
+    crawl_staging_dir_setting: Path | None = _env("TAI_CRAWL_STAGING_DIR", default=None)
+
+    # Analytics
+    report_timezone: str = _env("TAI_REPORT_TIMEZONE", default="Europe/Moscow")
+    analytics_start_date: date = _env("TAI_ANALYTICS_START_DATE", default=date(2025, 1, 1))
+    digest_language: Literal["ru", "en"] = _env("TAI_DIGEST_LANGUAGE", default="ru")
+    bot_accounts: Annotated[tuple[str, ...], NoDecode] = _env(
+        "TAI_BOT_ACCOUNTS", default=DEFAULT_BOTS
+    )
+    retention_exclude_before: date = _env("TAI_RETENTION_EXCLUDE_BEFORE", default=date(2018, 1, 1))
+    telegram_bot_token: SecretStr | None = _env("TELEGRAM_BOT_TOKEN", default=None)
+    telegram_channel_id: str | None = _env("TELEGRAM_CHANNEL_ID", default=None)
+
+    # Dagster deployment
+    dagster_home: Path = _env("DAGSTER_HOME", default=PROJECT_DIR / ".dagster_home")
+    web_port: int = _env("TAI_WEB_PORT", default=3000, ge=1, le=65535)
+    code_server_port: int = _env("TAI_CODE_SERVER_PORT", default=4266, ge=1, le=65535)
+    dagster_dev: bool = _env("TAI_DAGSTER_DEV", default=False)
+
+    @field_validator("log_level")
+    @classmethod
+    def _upper_log_level(cls, value: str) -> str:
+        return value.strip().upper()
+
+    @field_validator("digest_language", mode="before")
+    @classmethod
+    def _lower_language(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("bot_accounts", mode="before")
+    @classmethod
+    def _split_accounts(cls, value: object) -> object:
+        if isinstance(value, str):
+            names = tuple(name.strip() for name in value.split(",") if name.strip())
+            return names or DEFAULT_BOTS
+        return value
+
+    @model_validator(mode="after")
+    def _known_timezone(self) -> Self:
+        try:
+            ZoneInfo(self.report_timezone)
+        except (KeyError, ValueError) as error:
+            raise ValueError(
+                f"TAI_REPORT_TIMEZONE must be an IANA zone name, got {self.report_timezone!r}"
+            ) from error
+        return self
+
+    @property
+    def warehouse_path(self) -> Path:
+        """The DuckDB warehouse file (TAI_WAREHOUSE_PATH, default `<data_dir>/tai.duckdb`)."""
+        return self.warehouse_path_setting or self.data_dir / "tai.duckdb"
+
+    @property
+    def spool_path(self) -> Path:
+        """The poll spool (TAI_SPOOL_PATH, default `<data_dir>/spool.sqlite3`)."""
+        return self.spool_path_setting or self.data_dir / "spool.sqlite3"
+
+    @property
+    def crawl_staging_dir(self) -> Path:
+        """Where crawled pages are checkpointed (default `<data_dir>/staging/players_snapshot`)."""
+        return self.crawl_staging_dir_setting or self.data_dir / "staging" / "players_snapshot"
+
+    @property
+    def chrono_configured(self) -> bool:
+        """True when both CHRONO_LOGIN and CHRONO_TOKEN are set (world polling is on)."""
+        return bool(self.chrono_login) and self.chrono_token is not None
+
+    @property
+    def telegram_configured(self) -> bool:
+        """True when both TELEGRAM_BOT_TOKEN and TELEGRAM_CHANNEL_ID are set."""
+        return self.telegram_bot_token is not None and bool(self.telegram_channel_id)
 
     @classmethod
     def from_env(cls) -> "Settings":
-        """Return the settings from the environment, with the documented defaults."""
-        data_dir = Path(_str("TAI_DATA_DIR", str(PROJECT_DIR / "data")))
-        return cls(
-            training_host=_str("TRAINING_HOST", "samp.training-server.com"),
-            training_port=_int("TRAINING_PORT", 7777),
-            training_api_base_url=_str("TRAINING_API_BASE_URL", "https://training-server.com/api"),
-            chrono_api_base_url=_str("CHRONO_API_BASE_URL", "https://chrono.czo.ooo/api"),
-            log_level=_str("LOG_LEVEL", "INFO").upper(),
-            data_dir=data_dir,
-            warehouse_path=Path(_str("TAI_WAREHOUSE_PATH", str(data_dir / "tai.duckdb"))),
-            spool_path=Path(_str("TAI_SPOOL_PATH", str(data_dir / "spool.sqlite3"))),
-            poll_interval_seconds=max(1, _int("TAI_POLL_INTERVAL_SECONDS", 60)),
-            poll_batch=max(1, _int("TAI_POLL_BATCH", 10)),
-            player_session_gap_seconds=_int("TAI_PLAYER_SESSION_GAP_SECONDS", 2700),
-            world_session_gap_seconds=_int("TAI_WORLD_SESSION_GAP_SECONDS", 1800),
-            run_retention_days=_int("TAI_RUN_RETENTION_DAYS", 30),
-            tick_retention_minutes=max(1, _int("TAI_TICK_RETENTION_MINUTES", 15)),
-            run_detail_retention_minutes=max(0, _int("TAI_RUN_DETAIL_RETENTION_MINUTES", 15)),
-            report_timezone=_str("TAI_REPORT_TIMEZONE", "Europe/Moscow"),
-            checks_cron=_str("TAI_CHECKS_CRON", "0 */6 * * *"),
-            freshness_minutes=max(1, _int("TAI_FRESHNESS_MINUTES", 10)),
-        )
+        """Return the settings read from the environment now (a fresh read, for tests)."""
+        return cls()
+
+
+@cache
+def current_settings() -> Settings:
+    """Return the settings of this process, read once: the code location's definitions (its
+    partitions, schedules and resources) are built from one consistent reading."""
+    return Settings()

@@ -11,8 +11,8 @@ from tai_assets.defs.polling.resources import (
     GameServerResource,
     PollingSettings,
     PollSpoolResource,
-    WarehouseResource,
 )
+from tai_assets.defs.resources import WarehouseResource
 from tai_assets.simulator import ManualClock, Simulator, SimulatorConfig
 from tai_assets.warehouse.io_manager import TaiWarehouseIOManager
 

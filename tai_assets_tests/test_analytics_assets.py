@@ -9,24 +9,24 @@ import duckdb
 import pytest
 
 from tai_assets.common.clock import use_clock
-from tai_assets.defs.analytics.assets import (
-    ANALYTICS_ASSETS,
-    ANALYTICS_JOBS,
-    ANALYTICS_SCHEDULES,
-    ANALYTICS_SENSORS,
-    AnalyticsSettings,
-    TelegramResource,
-    analytics_resources,
-    daily_activity,
+from tai_assets.defs.analytics import ANALYTICS_ASSETS
+from tai_assets.defs.analytics.assets import daily_activity, player_retention, session_habits
+from tai_assets.defs.analytics.digests import (
     daily_digest,
     monthly_digest,
-    player_retention,
-    player_retention_sensor,
-    session_habits,
     weekly_digest,
     yearly_digest,
 )
-from tai_assets.defs.polling.resources import WarehouseResource
+from tai_assets.defs.analytics.jobs import ANALYTICS_JOBS
+from tai_assets.defs.analytics.resources import (
+    AnalyticsSettings,
+    TelegramResource,
+    analytics_resources,
+)
+from tai_assets.defs.analytics.schedules import ANALYTICS_SCHEDULES
+from tai_assets.defs.analytics.sensors import ANALYTICS_SENSORS, player_retention_sensor
+from tai_assets.defs.resources import WarehouseResource
+from tai_assets.settings import Settings
 from tai_assets.warehouse import connection
 from tai_assets.warehouse.io_manager import TaiWarehouseIOManager
 from tai_assets_tests.test_analytics_fakes import fake_bot_api
@@ -126,7 +126,10 @@ def test_definitions_lists_load():
         jobs=ANALYTICS_JOBS,
         schedules=ANALYTICS_SCHEDULES,
         sensors=ANALYTICS_SENSORS,
-        resources={"warehouse": WarehouseResource(database=":memory:"), **analytics_resources({})},
+        resources={
+            "warehouse": WarehouseResource(database=":memory:"),
+            **analytics_resources(Settings()),
+        },
     )
     repo = defs.get_repository_def()
     assert {s.name for s in repo.schedule_defs} >= {"yearly_digest_schedule"}
@@ -136,12 +139,12 @@ def test_definitions_lists_load():
             assert spec.group_name == "analytics"
             assert spec.owners
     env = analytics_resources(
-        {
-            "TELEGRAM_BOT_TOKEN": "x",
-            "TELEGRAM_CHANNEL_ID": "y",
-            "TAI_BOT_ACCOUNTS": "A, B",
-            "TAI_DIGEST_LANGUAGE": "en",
-        }
+        Settings(
+            telegram_bot_token="x",
+            telegram_channel_id="y",
+            bot_accounts="A, B",
+            digest_language="en",
+        )
     )
     assert env["analytics_settings"].bots == ["A", "B"]
     assert env["analytics_settings"].language == "en"

@@ -13,13 +13,10 @@ import polars as pl
 import pytest
 
 from tai_assets.analytics.names import is_publishable_player, is_unsafe_name
-from tai_assets.defs.analytics.assets import (
-    AnalyticsSettings,
-    TelegramResource,
-    daily_activity,
-    daily_digest,
-)
-from tai_assets.defs.polling.resources import WarehouseResource
+from tai_assets.defs.analytics.assets import daily_activity
+from tai_assets.defs.analytics.digests import daily_digest
+from tai_assets.defs.analytics.resources import AnalyticsSettings, TelegramResource
+from tai_assets.defs.resources import WarehouseResource
 from tai_assets.simulator import ManualClock, Simulator, SimulatorConfig
 from tai_assets.warehouse import connection
 from tai_assets.warehouse.io_manager import TaiWarehouseIOManager

@@ -11,16 +11,15 @@ import pytest
 from dagster._core.events import DagsterEventType
 
 from tai_assets.core.spool import PollSpool
-from tai_assets.definitions import build_definitions
-from tai_assets.defs.polling.freshness import SERVER_FRESHNESS
-from tai_assets.instance.housekeeping import (
+from tai_assets.dagster_internals.event_log import (
     KEPT_RUN_EVENTS,
-    STARTING_TIMEOUT_SECONDS,
-    fail_dead_runs,
     purge_old_check_evaluations,
-    purge_old_runs,
     thin_succeeded_runs,
 )
+from tai_assets.definitions import build_definitions
+from tai_assets.defs.polling.freshness import SERVER_FRESHNESS
+from tai_assets.instance.dead_runs import STARTING_TIMEOUT_SECONDS, fail_dead_runs
+from tai_assets.instance.housekeeping import purge_old_runs
 from tai_assets.instance.prepare import LEGACY_POOL, prepare_instance
 from tai_assets.settings import PROJECT_DIR, Settings
 

@@ -13,8 +13,9 @@ from tai_assets.defs.polling import checks as polling_checks
 from tai_assets.defs.polling.assets import POLLING_ASSETS
 from tai_assets.defs.polling.freshness import judge_freshness
 from tai_assets.defs.polling.jobs import rebuild_derived_job
-from tai_assets.defs.polling.resources import PollingSettings, PollSpoolResource, WarehouseResource
+from tai_assets.defs.polling.resources import PollingSettings, PollSpoolResource
 from tai_assets.defs.polling.sensors import build_freshness_sensor
+from tai_assets.defs.resources import WarehouseResource
 from tai_assets.settings import Settings
 from tai_assets.warehouse.io_manager import TaiWarehouseIOManager
 from tai_assets_tests.conftest import spool_path_beside, spool_polls

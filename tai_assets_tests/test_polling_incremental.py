@@ -5,10 +5,10 @@ from datetime import datetime, timedelta
 from itertools import pairwise
 
 import polars as pl
-from dagster._core.storage.db_io_manager import TableSlice
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tai_assets.core.changes import TableChange
 from tai_assets.core.derive import (
     PLAYER_SESSIONS,
     WORLD_SESSIONS,
@@ -19,7 +19,7 @@ from tai_assets.core.derive import (
 )
 from tai_assets.core.polls import server_polls_frame, world_polls_frame
 from tai_assets.warehouse import connection
-from tai_assets.warehouse.io_manager import TableChange, write_frame
+from tai_assets.warehouse.io_manager import WarehouseTable, write_frame
 
 START = datetime(2026, 1, 5, 12, 0)
 PLAYER_GAP = 300
@@ -28,13 +28,8 @@ NAMES = ["Vasya", "Петя", "Kolya", "Masha"]
 WORLDS = ["Race", "DM", "Build"]
 
 
-def _slice(qualified: str) -> TableSlice:
-    schema, table = qualified.split(".")
-    return TableSlice(table=table, schema=schema, partition_dimensions=[])
-
-
 def apply(conn, qualified: str, change: TableChange) -> None:
-    write_frame(conn, _slice(qualified), change.upsert, "merge", change.delete_keys)
+    write_frame(conn, WarehouseTable.named(qualified), change.upsert, "merge", change.delete_keys)
 
 
 server_poll = st.fixed_dictionaries(
@@ -113,13 +108,17 @@ WORLD_TABLES = {
 
 
 def ingest_server(conn, records: list[dict], window: Window | None) -> None:
-    write_frame(conn, _slice("raw.raw_server_polls"), server_polls_frame(records), "append")
+    write_frame(
+        conn, WarehouseTable.named("raw.raw_server_polls"), server_polls_frame(records), "append"
+    )
     apply(conn, "core.server_online", derive_server_online(conn, window))
     apply(conn, "core.player_sessions", derive_sessions(conn, PLAYER_SESSIONS, window, PLAYER_GAP))
 
 
 def ingest_worlds(conn, records: list[dict], window: Window | None) -> None:
-    write_frame(conn, _slice("raw.raw_world_polls"), world_polls_frame(records), "append")
+    write_frame(
+        conn, WarehouseTable.named("raw.raw_world_polls"), world_polls_frame(records), "append"
+    )
     apply(conn, "core.world_sessions", derive_sessions(conn, WORLD_SESSIONS, window, WORLD_GAP))
     apply(conn, "core.worlds_online", derive_worlds_online(conn, window))
 

@@ -15,9 +15,10 @@ from tai_assets.defs.polling.jobs import ingest_server_job, ingest_world_job
 from tai_assets.defs.polling.resources import (
     ChronoApiResource,
     GameServerResource,
+    PollingSettings,
     PollSpoolResource,
 )
-from tai_assets.defs.polling.sensors import build_polling_sensors
+from tai_assets.defs.polling.sensors import PollingCursor, build_polling_sensors
 from tai_assets.settings import Settings
 from tai_assets_tests.conftest import polling_resources
 
@@ -154,8 +155,30 @@ def test_world_sensor_without_credentials_skips_and_says_why(simulator, tmp_path
     _, running = simulator
     resources = polling_resources(running, str(tmp_path / "w.duckdb"), login=None, token=None)
     result = tick(WORLD_SENSOR, resources, None)
-    assert isinstance(result, dg.SkipReason)
-    assert "CHRONO_LOGIN and CHRONO_TOKEN not set" in result.skip_message
+    assert not result.run_requests
+    assert "CHRONO_LOGIN and CHRONO_TOKEN not set" in result.skip_reason.skip_message
+    assert spooled(resources, "worlds") == []
+
+
+def test_world_sensor_without_credentials_still_purges_its_ticks_once_per_batch(tmp_path):
+    """Polling off is no reason to keep every tick forever: every TAI_POLL_BATCH skipped ticks
+    the sensor purges its old ones, as a polling sensor does once per batch."""
+    resources = {
+        "chrono": ChronoApiResource(base_url="http://127.0.0.1:9", login=None, token=None),
+        "game_server": GameServerResource(host="127.0.0.1", port=9),
+        "polling": PollingSettings(poll_interval_seconds=60, poll_batch=3),
+        "spool": PollSpoolResource(path=str(tmp_path / "spool.sqlite3")),
+    }
+    sensors = build_polling_sensors(
+        Settings.from_env(), ingest_server_job, ingest_world_job, resources
+    )
+    cursor, idle = None, []
+    with dg.instance_for_test() as instance:
+        for _ in range(4):
+            context = dg.build_sensor_context(cursor=cursor, instance=instance)
+            cursor = sensors[WORLD_SENSOR](context).cursor
+            idle.append(PollingCursor.decode(cursor).idle_ticks)
+    assert idle == [1, 2, 0, 1]  # the third tick purged and started counting again
 
 
 def test_world_sensor_wrong_token_is_recorded_without_leaking_it(simulator, tmp_path):

@@ -10,7 +10,7 @@ import pytest
 
 from tai_assets.defs.players.assets import SNAPSHOT_ASSETS, WEEKLY_PARTITIONS
 from tai_assets.defs.players.resources import TrainingApiResource
-from tai_assets.defs.polling.resources import WarehouseResource
+from tai_assets.defs.resources import WarehouseResource
 from tai_assets.simulator import ManualClock, Simulator, SimulatorConfig
 from tai_assets.sources.training_api.staging import PageStage
 from tai_assets.warehouse.io_manager import TaiWarehouseIOManager

@@ -6,18 +6,18 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from tai_assets.defs.players.assets import (
-    SNAPSHOT_ASSETS,
-    SNAPSHOT_JOBS,
-    SNAPSHOT_SCHEDULES,
+from tai_assets.defs.players.assets import SNAPSHOT_ASSETS
+from tai_assets.defs.players.checks import (
     check_ids_unique,
     check_no_big_drop,
     check_quarantine_rate,
     check_regdate_before_lastlogin,
     check_row_count,
 )
+from tai_assets.defs.players.jobs import PLAYERS_SNAPSHOT_JOB
 from tai_assets.defs.players.resources import TrainingApiResource
-from tai_assets.defs.polling.resources import WarehouseResource
+from tai_assets.defs.players.schedules import PLAYERS_SNAPSHOT_SCHEDULE
+from tai_assets.defs.resources import WarehouseResource
 from tai_assets.sources.training_api.crawler import analyze_drift
 from tai_assets.sources.training_api.fetch import (
     CrawlSettings,
@@ -170,8 +170,8 @@ def test_two_runs_of_one_partition_cannot_share_the_staging(tmp_path):
 def test_schedule_snapshots_the_week_that_just_ended():
     defs = dg.Definitions(
         assets=SNAPSHOT_ASSETS,
-        jobs=SNAPSHOT_JOBS,
-        schedules=SNAPSHOT_SCHEDULES,
+        jobs=[PLAYERS_SNAPSHOT_JOB],
+        schedules=[PLAYERS_SNAPSHOT_SCHEDULE],
         resources={
             "training_api": TrainingApiResource(),
             "warehouse": WarehouseResource(database=":memory:"),

@@ -21,7 +21,7 @@ def start_writers(
         "DAGSTER_HOME": str(dagster_home),
         "PATH": "/usr/bin:/bin",
         "TAI_TEST_HOLD_SECONDS": str(hold_seconds),
-        connection.LOCK_WAIT_ENV: str(lock_wait_seconds),
+        "TAI_WAREHOUSE_LOCK_WAIT_SECONDS": str(lock_wait_seconds),
     }
     command = [sys.executable, "-m", "tai_assets_tests.support.slow_writer", database]
     return [
@@ -95,21 +95,20 @@ HOLDER = (
 
 
 @pytest.mark.parametrize("wait_seconds", [0, 60])
-def test_opening_the_warehouse_waits_for_another_process_lock(tmp_path, monkeypatch, wait_seconds):
+def test_opening_the_warehouse_waits_for_another_process_lock(tmp_path, wait_seconds):
     database, _ = empty_warehouse_and_home(tmp_path, "unused_home")
     holder = subprocess.Popen(
         [sys.executable, "-c", HOLDER, database], stdout=subprocess.PIPE, text=True
     )
     holder.stdout.readline()  # the holder has the file open
-    monkeypatch.setenv(connection.LOCK_WAIT_ENV, str(wait_seconds))
     started = time.monotonic()
     try:
         if wait_seconds == 0:
             locked = pytest.raises(duckdb.IOException, match="Could not set lock")
-            with locked, connection.connect(database):
+            with locked, connection.connect(database, lock_wait_seconds=0):
                 pass
         else:
-            with connection.connect(database) as conn:
+            with connection.connect(database, lock_wait_seconds=60) as conn:
                 assert conn.execute("SELECT count(*) FROM core.player_sessions").fetchone() == (0,)
             assert time.monotonic() - started > 1  # it waited for the holder to let go
     finally:

@@ -11,9 +11,10 @@ import duckdb
 import polars as pl
 import pytest
 
+from tai_assets.common.sql_files import DDL_DIR
+from tai_assets.core.changes import TableChange
 from tai_assets.warehouse import connection
-from tai_assets.warehouse.io_manager import WRITE_MODE_KEY, TableChange, TaiWarehouseIOManager
-from tai_assets.warehouse.sql_files import DDL_DIR
+from tai_assets.warehouse.io_manager import WRITE_MODE_KEY, TaiWarehouseIOManager
 
 SCORES_DDL = """
 CREATE SCHEMA IF NOT EXISTS test;

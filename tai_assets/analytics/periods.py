@@ -7,25 +7,13 @@ knows its UTC bounds, so SQL can filter stored timestamps with plain ``?`` param
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
 PeriodKind = Literal["day", "week", "month", "year"]
-PERIOD_KINDS: tuple[PeriodKind, ...] = ("day", "week", "month", "year")
 DEFAULT_REPORT_TIMEZONE = "Europe/Moscow"
-
-
-def report_timezone_name() -> str:
-    """Return the IANA name of the report timezone (``TAI_REPORT_TIMEZONE`` or Europe/Moscow)."""
-    return os.environ.get("TAI_REPORT_TIMEZONE") or DEFAULT_REPORT_TIMEZONE
-
-
-def report_timezone() -> ZoneInfo:
-    """Return the report timezone as a ``ZoneInfo`` (validated: a bad name raises at once)."""
-    return ZoneInfo(report_timezone_name())
 
 
 def period_start_date(kind: PeriodKind, day: date) -> date:
@@ -69,18 +57,20 @@ class Period:
         ZoneInfo(self.tz)
 
     @classmethod
-    def containing(cls, kind: PeriodKind, instant: datetime, tz: str | None = None) -> Period:
+    def containing(
+        cls, kind: PeriodKind, instant: datetime, tz: str = DEFAULT_REPORT_TIMEZONE
+    ) -> Period:
         """Return the period of ``kind`` that contains the aware ``instant`` in timezone ``tz``."""
         if instant.tzinfo is None:
             raise ValueError("instant must be timezone-aware")
-        tz = tz or report_timezone_name()
         local_day = instant.astimezone(ZoneInfo(tz)).date()
         return cls(kind, period_start_date(kind, local_day), tz)
 
     @classmethod
-    def from_partition_key(cls, kind: PeriodKind, key: str, tz: str | None = None) -> Period:
+    def from_partition_key(
+        cls, kind: PeriodKind, key: str, tz: str = DEFAULT_REPORT_TIMEZONE
+    ) -> Period:
         """Parse a partition key (``2026-01-05``, ``2026-01`` or ``2026``) into a period."""
-        tz = tz or report_timezone_name()
         parts = [int(p) for p in key.split("-")]
         while len(parts) < 3:
             parts.append(1)

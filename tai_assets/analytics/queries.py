@@ -11,7 +11,7 @@ from datetime import datetime
 import duckdb
 import polars as pl
 
-from tai_assets.warehouse.sql_files import read_sql
+from tai_assets.common.sql_files import read_sql
 
 
 def _window(conn: duckdb.DuckDBPyConnection, name: str, start: datetime, end: datetime):

@@ -11,8 +11,8 @@ from datetime import datetime, timedelta
 import duckdb
 import polars as pl
 
-from tai_assets.warehouse.io_manager import TableChange
-from tai_assets.warehouse.sql_files import read_sql
+from tai_assets.common.sql_files import read_sql
+from tai_assets.core.changes import TableChange
 
 
 @dataclass(frozen=True)

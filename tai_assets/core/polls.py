@@ -6,26 +6,10 @@ import re
 import zlib
 from datetime import UTC, datetime
 
-import dagster as dg
 import polars as pl
 
 from tai_assets.sources.chrono import WorldPollResult
 from tai_assets.sources.samp.client import ServerPollResult
-
-
-class ServerIngestConfig(dg.Config):
-    """Run config of a game-server ingest run. It carries no polls (those come from the spool,
-    so no run config can inject one); `full_rebuild` recomputes the derived tables from all
-    raw polls."""
-
-    full_rebuild: bool = False
-
-
-class WorldIngestConfig(dg.Config):
-    """Run config of a worlds ingest run; like `ServerIngestConfig`."""
-
-    full_rebuild: bool = False
-
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 

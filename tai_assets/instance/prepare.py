@@ -11,7 +11,7 @@ of an earlier deployment are gone).
 
 import dagster as dg
 
-from tai_assets.instance.housekeeping import fail_dead_runs
+from tai_assets.instance.dead_runs import fail_dead_runs
 
 LEGACY_POOL = "warehouse"
 

@@ -3,7 +3,6 @@
 import hashlib
 import itertools
 import logging
-import os
 import threading
 import time
 from collections.abc import Iterator
@@ -13,14 +12,14 @@ from pathlib import Path
 
 import duckdb
 
-from tai_assets.warehouse.sql_files import ddl_files
+from tai_assets.common.sql_files import ddl_files
 from tai_assets.warehouse.storage_errors import describe_os_error
 
 logger = logging.getLogger(__name__)
 
 _applied: set[tuple[str, str]] = set()
 _applied_lock = threading.Lock()
-LOCK_WAIT_ENV = "TAI_WAREHOUSE_LOCK_WAIT_SECONDS"
+DEFAULT_LOCK_WAIT_SECONDS = 300.0  # TAI_WAREHOUSE_LOCK_WAIT_SECONDS
 LOCK_CONFLICT = "Could not set lock"
 
 
@@ -40,22 +39,19 @@ def explain_storage_error(error: BaseException, database: str) -> BaseException:
     return error
 
 
-def lock_wait_seconds() -> float:
-    """Return how long opening the warehouse waits for another process's lock (default 300 s)."""
-    return float(os.environ.get(LOCK_WAIT_ENV, "300"))
-
-
-def open_waiting_for_lock(database: str, read_only: bool) -> duckdb.DuckDBPyConnection:
+def open_waiting_for_lock(
+    database: str, read_only: bool, lock_wait_seconds: float
+) -> duckdb.DuckDBPyConnection:
     """Return a connection to the file, retrying while another process holds its lock.
 
     DuckDB lets one process open a file for writing, and that file lock is how tai's writers
     take turns: the kernel releases it when its holder dies, so a killed run cannot leave the
     warehouse locked (a Dagster pool slot held by a dead process stays taken). A person's
     read-only session holds the lock too. The wait sleeps between attempts (from 0.1 s up to
-    2 s), so waiting costs no CPU; after TAI_WAREHOUSE_LOCK_WAIT_SECONDS the lock error is
-    raised.
+    2 s), so waiting costs no CPU; after `lock_wait_seconds`
+    (TAI_WAREHOUSE_LOCK_WAIT_SECONDS) the lock error is raised.
     """
-    deadline = time.monotonic() + lock_wait_seconds()
+    deadline = time.monotonic() + lock_wait_seconds
     for attempt in itertools.count():
         try:
             return duckdb.connect(database, read_only=read_only)
@@ -120,12 +116,17 @@ def ensure_warehouse(conn: duckdb.DuckDBPyConnection, database: str) -> None:
 
 
 @contextmanager
-def connect(database: str, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+def connect(
+    database: str,
+    *,
+    read_only: bool = False,
+    lock_wait_seconds: float = DEFAULT_LOCK_WAIT_SECONDS,
+) -> Iterator[duckdb.DuckDBPyConnection]:
     """Yield a connection to the warehouse file (tables created), closed even after an error."""
     try:
         if database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        conn = open_waiting_for_lock(database, read_only)
+        conn = open_waiting_for_lock(database, read_only, lock_wait_seconds)
     except (OSError, duckdb.Error) as error:
         raise explain_storage_error(error, database) from error
     try:

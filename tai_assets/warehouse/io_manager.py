@@ -1,37 +1,37 @@
-"""The warehouse IO manager: dagster-duckdb-polars, extended with tai's write semantics.
+"""The warehouse IO manager: persists every tai asset as a table in the DuckDB warehouse.
 
-The stock `DuckDBPolarsIOManager` only replaces, infers table schemas from the DataFrame, deletes
-and inserts in separate autocommits and matches columns by position. This subclass keeps its
-table-slice logic (schema from metadata, partitions from `partition_expr`) and changes what a
-write does:
+Written on Dagster's public IO manager API (`ConfigurableIOManager`), with tai's write semantics:
 
-- tables exist only as the DDL in `sql/ddl/` declares them (applied on first use);
+- tables exist only as the DDL in `sql/ddl/` declares them (applied on first use); the schema is
+  the asset's `schema` metadata, the table its name;
 - every write is one transaction, inserting by column name;
 - the write mode comes from the asset's `tai/write_mode` metadata:
   `replace` (the table, or the run's partition when the asset is partitioned),
   `replace_partition` (the same, spelled out), `append` (rows whose key exists are skipped) and
   `merge` (upsert on the primary key); a `TableChange` adds deletes to a merge;
+- a partitioned asset names its partition column in `partition_expr` metadata; a time window
+  selects rows whose column lies within the window's wall-clock bounds in the partitions'
+  timezone;
 - assets marked `tai/compact_metadata` (written by the frequent ingest runs) get only their row
   counts as output metadata: every entry is stored twice per run in the instance, so the
-  preview, the query and the table name live in the asset's definition metadata instead.
+  preview and the table name live in the asset's definition metadata instead;
+- an input loads the upstream table (its partitions, when partitioned) as a polars DataFrame.
 """
 
 import contextlib
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Literal
 
+import dagster as dg
 import duckdb
 import polars as pl
-from dagster import InputContext, MetadataValue, OutputContext
-from dagster._core.definitions.partitions.utils import TimeWindow
-from dagster._core.storage.db_io_manager import DbIOManager, DbTypeHandler, TableSlice
-from dagster_duckdb.io_manager import DuckDbClient
-from dagster_duckdb_polars import DuckDBPolarsIOManager, DuckDBPolarsTypeHandler
+from pydantic import Field
 
 from tai_assets.common.markdown import frame_to_markdown
-from tai_assets.warehouse.connection import connect as connect_warehouse
+from tai_assets.core.changes import TableChange
+from tai_assets.warehouse.connection import DEFAULT_LOCK_WAIT_SECONDS, connect
 
 WriteMode = Literal["replace", "replace_partition", "append", "merge"]
 WRITE_MODE_KEY = "tai/write_mode"
@@ -42,27 +42,68 @@ _BATCH_VIEW = "_tai_batch"
 _DELETE_VIEW = "_tai_delete_keys"
 
 
-@dataclass(frozen=True)
-class TableChange:
-    """Rows to write and (with `merge`) keys to delete first, in one transaction.
-
-    Derived tables whose rows can be superseded (two sessions merging into one) return this
-    instead of a plain DataFrame; multi-asset outputs wrap their frames in it too, because
-    Dagster's untyped output check compares values with `!=`, which a polars frame rejects.
-    """
-
-    upsert: pl.DataFrame
-    delete_keys: pl.DataFrame | None = None
-
-
 def quote_ident(name: str) -> str:
     """Return `name` quoted as a SQL identifier (identifiers cannot be bound as parameters)."""
     return '"' + name.replace('"', '""') + '"'
 
 
-def qualified_name(table_slice: TableSlice) -> str:
-    """Return `schema.table` quoted, for the table a slice points at."""
-    return f"{quote_ident(table_slice.schema)}.{quote_ident(table_slice.table)}"
+@dataclass(frozen=True)
+class WarehouseTable:
+    """A warehouse table and, for a partitioned asset, the rows of the partitions at hand."""
+
+    schema: str
+    table: str
+    partition_expr: str | None = None
+    time_window: tuple[datetime, datetime] | None = None
+    partition_keys: tuple[str, ...] = ()
+
+    @classmethod
+    def named(cls, qualified: str) -> "WarehouseTable":
+        """Return the whole table `schema.table` (for writes outside an asset)."""
+        schema, table = qualified.split(".")
+        return cls(schema, table)
+
+    @property
+    def qualified_name(self) -> str:
+        """Return `schema.table`, quoted."""
+        return f"{quote_ident(self.schema)}.{quote_ident(self.table)}"
+
+    def partition_filter(self) -> tuple[str, list[Any]]:
+        """Return a parameterised WHERE clause selecting the partitions ("" for all rows)."""
+        if self.partition_expr is None:
+            return "", []
+        if self.time_window is not None:
+            start, end = self.time_window
+            column = self.partition_expr
+            return f"{column} >= ? AND {column} < ?", [start, end]
+        placeholders = ", ".join("?" for _ in self.partition_keys)
+        return f"{self.partition_expr} IN ({placeholders})", list(self.partition_keys)
+
+
+def warehouse_table(
+    context: dg.OutputContext | dg.InputContext, definition_metadata: dict | None
+) -> WarehouseTable:
+    """Return the table an asset is stored in (and its partitions in this context)."""
+    metadata = definition_metadata or {}
+    path = context.asset_key.path
+    schema = metadata.get("schema") or (path[-2] if len(path) > 1 else None)
+    if not schema:
+        raise ValueError(f"{context.asset_key.to_user_string()} needs `schema` metadata")
+    table = WarehouseTable(schema, path[-1])
+    partition_expr = metadata.get("partition_expr")
+    if not context.has_asset_partitions:
+        return table
+    if not partition_expr:
+        raise ValueError(f"{context.asset_key.to_user_string()} is partitioned: set partition_expr")
+    try:
+        window = context.asset_partitions_time_window
+    except dg.DagsterInvariantViolationError:
+        window = None
+    if window is not None:
+        bounds = (window.start.replace(tzinfo=None), window.end.replace(tzinfo=None))
+        return WarehouseTable(table.schema, table.table, partition_expr, time_window=bounds)
+    keys = tuple(context.asset_partition_keys)
+    return WarehouseTable(table.schema, table.table, partition_expr, partition_keys=keys)
 
 
 def table_columns(conn: duckdb.DuckDBPyConnection, schema: str, table: str) -> list[str]:
@@ -90,28 +131,12 @@ def primary_key(conn: duckdb.DuckDBPyConnection, schema: str, table: str) -> lis
     return list(rows[0][0]) if rows else []
 
 
-def partition_filter(table_slice: TableSlice) -> tuple[str, list[Any]]:
-    """Return a parameterised WHERE clause selecting the slice's partitions ("" if none).
-
-    Time windows compare against the window's wall-clock bounds in the partitions' timezone, as
-    dagster-duckdb does.
-    """
-    clauses: list[str] = []
-    params: list[Any] = []
-    for dimension in table_slice.partition_dimensions:
-        if isinstance(dimension.partitions, TimeWindow):
-            start, end = dimension.partitions
-            clauses.append(f"{dimension.partition_expr} >= ? AND {dimension.partition_expr} < ?")
-            params += [start.replace(tzinfo=None), end.replace(tzinfo=None)]
-        else:
-            keys = list(dimension.partitions)
-            placeholders = ", ".join("?" for _ in keys)
-            clauses.append(f"{dimension.partition_expr} IN ({placeholders})")
-            params += keys
-    return " AND ".join(clauses), params
+def compact_metadata(context: dg.OutputContext) -> bool:
+    """Return whether an output's asset asks for compact output metadata."""
+    return bool((context.definition_metadata or {}).get(COMPACT_METADATA_KEY, False))
 
 
-def _write_mode(context: OutputContext) -> WriteMode:
+def _write_mode(context: dg.OutputContext) -> WriteMode:
     mode = (context.definition_metadata or {}).get(WRITE_MODE_KEY, "replace")
     if mode not in _WRITE_MODES:
         raise ValueError(f"Unknown {WRITE_MODE_KEY} {mode!r} on {context.asset_key}")
@@ -139,26 +164,26 @@ def _insert_statement(
 
 def write_frame(
     conn: duckdb.DuckDBPyConnection,
-    table_slice: TableSlice,
+    table: WarehouseTable,
     frame: pl.DataFrame,
     mode: WriteMode,
     delete_keys: pl.DataFrame | None = None,
 ) -> int:
-    """Write `frame` into the slice's table in one transaction; return the table's row count.
+    """Write `frame` into the table in one transaction; return the table's row count.
 
     Columns are matched by name; a column the table lacks is an error, a table column the frame
     lacks gets its default. On any error the transaction rolls back and the table keeps what it had.
     """
-    target = qualified_name(table_slice)
-    columns = table_columns(conn, table_slice.schema, table_slice.table)
+    target = table.qualified_name
+    columns = table_columns(conn, table.schema, table.table)
     unknown = [c for c in frame.columns if c not in columns]
     if unknown:
         raise ValueError(f"{target} has no column(s) {unknown}; add them to its DDL in sql/ddl/")
-    key = primary_key(conn, table_slice.schema, table_slice.table)
+    key = primary_key(conn, table.schema, table.table)
     conn.begin()
     try:
         if mode in ("replace", "replace_partition"):
-            where, params = partition_filter(table_slice)
+            where, params = table.partition_filter()
             conn.execute(f"DELETE FROM {target}" + (f" WHERE {where}" if where else ""), params)
         if delete_keys is not None and delete_keys.height:
             conn.register(_DELETE_VIEW, delete_keys.to_arrow())
@@ -190,98 +215,51 @@ def write_metadata(
     metadata: dict[str, Any] = {"rows_written": frame.height, "dagster/row_count": row_count}
     if not compact:
         metadata["write_mode"] = mode
-        metadata["preview"] = MetadataValue.md(frame_to_markdown(frame, limit=5))
+        metadata["preview"] = dg.MetadataValue.md(frame_to_markdown(frame, limit=5))
     if deleted:
         metadata["rows_superseded"] = deleted
     return metadata
 
 
-class TaiPolarsTypeHandler(DuckDBPolarsTypeHandler):
-    """Writes polars DataFrames (and `TableChange`s) with tai's semantics; loads by SQL."""
+class TaiWarehouseIOManager(dg.ConfigurableIOManager):
+    """Persists every tai asset in the DuckDB warehouse (see the module docstring)."""
 
-    def handle_output(self, context: OutputContext, table_slice: TableSlice, obj, connection):
-        """Write the output in one transaction and return the metadata to attach."""
+    database: str = Field(description="Path of the DuckDB warehouse file (TAI_WAREHOUSE_PATH).")
+    lock_wait_seconds: float = Field(
+        default=DEFAULT_LOCK_WAIT_SECONDS,
+        description="TAI_WAREHOUSE_LOCK_WAIT_SECONDS: wait for another process's file lock.",
+    )
+
+    def handle_output(self, context: dg.OutputContext, obj: object) -> None:
+        """Write a polars DataFrame or a `TableChange` in one transaction; attach metadata."""
+        if obj is None:
+            return
         mode = _write_mode(context)
         if isinstance(obj, TableChange):
             if obj.delete_keys is not None and mode != "merge":
                 raise ValueError(f"{context.asset_key}: deleting keys needs tai/write_mode merge")
             frame, deletes = obj.upsert, obj.delete_keys
-        else:
+        elif isinstance(obj, pl.DataFrame):
             frame, deletes = obj, None
-        row_count = write_frame(connection, table_slice, frame, mode, deletes)
+        else:
+            raise TypeError(f"{context.asset_key}: tai stores polars DataFrames, got {type(obj)}")
+        table = warehouse_table(context, context.definition_metadata)
+        with connect(self.database, lock_wait_seconds=self.lock_wait_seconds) as conn:
+            row_count = write_frame(conn, table, frame, mode, deletes)
         deleted = 0 if deletes is None else deletes.height
-        return write_metadata(frame, row_count, mode, deleted, compact_metadata(context))
-
-    def load_input(self, context: InputContext, table_slice: TableSlice, connection):
-        """Load the table (or the requested partitions / columns) as a polars DataFrame."""
-        if table_slice.partition_dimensions and len(context.asset_partition_keys) == 0:
-            return pl.DataFrame()
-        columns = ", ".join(quote_ident(c) for c in table_slice.columns or []) or "*"
-        where, params = partition_filter(table_slice)
-        query = f"SELECT {columns} FROM {qualified_name(table_slice)}"
-        return connection.sql(query + (f" WHERE {where}" if where else ""), params=params).pl()
-
-    @property
-    def supported_types(self):
-        return [pl.DataFrame, TableChange]
-
-
-class TaiDuckDbClient(DuckDbClient):
-    """dagster-duckdb's client with DDL-created tables, no separate delete, and a safe connect."""
-
-    @staticmethod
-    def delete_table_slice(context, table_slice: TableSlice, connection) -> None:
-        """Do nothing: the type handler deletes inside the write's own transaction."""
-
-    @staticmethod
-    def ensure_schema_exists(context, table_slice: TableSlice, connection) -> None:
-        """Do nothing: `connect` has applied the DDL, which creates every schema and table."""
-
-    @staticmethod
-    @contextmanager
-    def connect(context, _table_slice) -> Iterator[duckdb.DuckDBPyConnection]:
-        """Yield a warehouse connection with the DDL applied; always closed, errors included."""
-        with connect_warehouse(context.resource_config["database"]) as conn:
-            yield conn
-
-
-def compact_metadata(context: OutputContext) -> bool:
-    """Return whether an output's asset asks for compact output metadata."""
-    return bool((context.definition_metadata or {}).get(COMPACT_METADATA_KEY, False))
-
-
-class TaiDbIOManager(DbIOManager):
-    """dagster's DbIOManager, leaving out the per-output query and table name when compact."""
-
-    def handle_output(self, context: OutputContext, obj: object) -> None:
-        """Write the output; attach only the type handler's metadata when compact."""
-        if obj is None or not compact_metadata(context):
-            super().handle_output(context, obj)
-            return
-        self._check_supported_type(type(obj))
-        table_slice = self._get_table_slice(context, context)
-        with self._db_client.connect(context, table_slice) as conn:
-            handler = self._resolve_handler(type(obj))
-            context.add_output_metadata(handler.handle_output(context, table_slice, obj, conn))
-
-
-class TaiWarehouseIOManager(DuckDBPolarsIOManager):
-    """Persists every tai asset in the DuckDB warehouse (see the module docstring)."""
-
-    @staticmethod
-    def type_handlers() -> Sequence[DbTypeHandler]:
-        return [TaiPolarsTypeHandler()]
-
-    @staticmethod
-    def default_load_type() -> type | None:
-        return pl.DataFrame
-
-    def create_io_manager(self, context) -> DbIOManager:
-        return TaiDbIOManager(
-            db_client=TaiDuckDbClient(),
-            database=self.database,
-            schema=self.schema_,
-            type_handlers=self.type_handlers(),
-            default_load_type=self.default_load_type(),
-            io_manager_name="TaiWarehouseIOManager",
+        context.add_output_metadata(
+            write_metadata(frame, row_count, mode, deleted, compact_metadata(context))
         )
+
+    def load_input(self, context: dg.InputContext) -> pl.DataFrame:
+        """Load the upstream table (or its partitions at hand) as a polars DataFrame."""
+        upstream = context.upstream_output
+        table = warehouse_table(context, upstream.definition_metadata if upstream else None)
+        if table.partition_expr and table.time_window is None and not table.partition_keys:
+            return pl.DataFrame()
+        where, params = table.partition_filter()
+        query = f"SELECT * FROM {table.qualified_name}" + (f" WHERE {where}" if where else "")
+        with connect(
+            self.database, read_only=False, lock_wait_seconds=self.lock_wait_seconds
+        ) as conn:
+            return conn.sql(query, params=params).pl()

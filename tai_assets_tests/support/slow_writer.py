@@ -12,7 +12,8 @@ from datetime import datetime
 import dagster as dg
 import polars as pl
 
-from tai_assets.defs.polling.resources import WarehouseResource
+from tai_assets.defs.resources import WarehouseResource
+from tai_assets.settings import Settings
 from tai_assets.warehouse.io_manager import WRITE_MODE_KEY, TaiWarehouseIOManager
 
 HOLD_SECONDS = float(os.environ.get("TAI_TEST_HOLD_SECONDS", "3"))
@@ -34,11 +35,12 @@ def slow_sessions(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
 
 def main(database: str, writer: str) -> int:
     """Execute the job on the DAGSTER_HOME instance; return 0 when the run succeeded."""
+    wait = Settings().warehouse_lock_wait_seconds
     defs = dg.Definitions(
         assets=[slow_sessions],
         resources={
-            "io_manager": TaiWarehouseIOManager(database=database),
-            "warehouse": WarehouseResource(database=database),
+            "io_manager": TaiWarehouseIOManager(database=database, lock_wait_seconds=wait),
+            "warehouse": WarehouseResource(database=database, lock_wait_seconds=wait),
         },
     )
     job = defs.resolve_implicit_global_asset_job_def()

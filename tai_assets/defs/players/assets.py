@@ -10,19 +10,27 @@ Two steps, so that the hours-long crawl never holds the warehouse lock:
    transaction per table (the IO manager's ``replace_partition``); then the staging is removed.
 
 The checks are computed by the write step from the data in hand; their logic lives in the pure
-``check_*`` functions below.
+``check_*`` functions of ``tai_assets.defs.players.checks``.
 """
 
 from collections.abc import Iterator
 from datetime import date, datetime
 
 import dagster as dg
-import polars as pl
 from pydantic import Field
 
 from tai_assets.common.clock import utc_now
+from tai_assets.common.sql_files import read_sql
+from tai_assets.defs.players.checks import (
+    CHECK_SPECS,
+    check_ids_unique,
+    check_no_big_drop,
+    check_quarantine_rate,
+    check_regdate_before_lastlogin,
+    check_row_count,
+)
 from tai_assets.defs.players.resources import TrainingApiResource
-from tai_assets.defs.polling.resources import WarehouseResource
+from tai_assets.defs.resources import WarehouseResource
 from tai_assets.sources.training_api.assemble import assemble_snapshot
 from tai_assets.sources.training_api.crawler import DriftReport, analyze_drift, crawl
 from tai_assets.sources.training_api.progress import Progress, format_duration
@@ -32,8 +40,6 @@ from tai_assets.warehouse.io_manager import WRITE_MODE_KEY
 OWNERS = ["team:tai"]
 GROUP = "players"
 PARTITION_COLUMN = "snapshot_week"
-QUARANTINE_FAIL_RATIO = 0.001  # quarantined records above 0.1 % fail the check
-DROP_WARN_RATIO = 0.05  # over 5 % fewer players than the previous snapshot warns
 
 WEEKLY_PARTITIONS = dg.WeeklyPartitionsDefinition(
     start_date="2026-11-02", day_offset=1, timezone="UTC"
@@ -172,170 +178,10 @@ def players_snapshot_pages(
     )
 
 
-# --- checks: pure functions over what the write step has in hand ------------------------------
-
-SNAPSHOT_KEY = dg.AssetKey("players_snapshot")
-
-
-def check_ids_unique(frame: pl.DataFrame, duplicates_removed: int) -> dg.AssetCheckResult:
-    """Return whether every ``id`` occurs once in the snapshot (duplicates from page drift are
-    removed while assembling; this guards that step)."""
-    repeated = int(frame.get_column("id").is_duplicated().sum()) if frame.height else 0
-    return dg.AssetCheckResult(
-        asset_key=SNAPSHOT_KEY,
-        check_name="id_unique",
-        passed=repeated == 0,
-        metadata={"rows_with_repeated_id": repeated, "duplicates_removed": duplicates_removed},
-    )
-
-
-def check_row_count(
-    rows: int, quarantined: int, drift: DriftReport, partial: bool
-) -> dg.AssetCheckResult:
-    """Return whether the snapshot holds as many players as the API reported.
-
-    Accounts register during a crawl, so ``total`` moves: the rows plus the quarantined records
-    must lie between the smallest and the largest total the pages reported (depending on the
-    API's ordering, a crawl sees everyone present at its start, plus some who registered while
-    it ran). A deliberately partial crawl (``max_pages``) warns.
-    """
-    accounted = rows + quarantined
-    metadata = {
-        "rows": rows,
-        "quarantined": quarantined,
-        "api_total_min": drift.min_total,
-        "api_total_max": drift.max_total,
-        "api_total_first": drift.first_total,
-        "api_total_last": drift.last_total,
-    }
-    if partial:
-        return dg.AssetCheckResult(
-            asset_key=SNAPSHOT_KEY,
-            check_name="row_count_matches_api_total",
-            passed=False,
-            severity=dg.AssetCheckSeverity.WARN,
-            description="partial crawl (max_pages): fewer rows than the API reports, by design",
-            metadata=metadata,
-        )
-    if drift.min_total is None or drift.max_total is None:
-        return dg.AssetCheckResult(
-            asset_key=SNAPSHOT_KEY,
-            check_name="row_count_matches_api_total",
-            passed=False,
-            severity=dg.AssetCheckSeverity.WARN,
-            description="the API reported no meta.total: nothing to compare with",
-            metadata=metadata,
-        )
-    passed = drift.min_total <= accounted <= drift.max_total
-    return dg.AssetCheckResult(
-        asset_key=SNAPSHOT_KEY,
-        check_name="row_count_matches_api_total",
-        passed=passed,
-        description=(
-            f"rows + quarantined = {accounted}; API total between {drift.min_total} and "
-            f"{drift.max_total} during the crawl"
-        ),
-        metadata=metadata,
-    )
-
-
-def check_regdate_before_lastlogin(frame: pl.DataFrame) -> dg.AssetCheckResult:
-    """Return whether ``regdate <= lastlogin`` for every player that has both."""
-    bad = frame.filter(
-        pl.col("regdate").is_not_null()
-        & pl.col("lastlogin").is_not_null()
-        & (pl.col("regdate") > pl.col("lastlogin"))
-    )
-    return dg.AssetCheckResult(
-        asset_key=SNAPSHOT_KEY,
-        check_name="regdate_not_after_lastlogin",
-        passed=bad.height == 0,
-        metadata={
-            "violations": bad.height,
-            "sample_ids": str(bad.get_column("id").head(10).to_list()),
-        },
-    )
-
-
-def check_no_big_drop(rows: int, previous: tuple[date, int] | None) -> dg.AssetCheckResult:
-    """Return a warning when the snapshot has over 5 % fewer players than the previous one."""
-    if previous is None:
-        return dg.AssetCheckResult(
-            asset_key=SNAPSHOT_KEY,
-            check_name="no_big_drop_vs_previous",
-            passed=True,
-            description="no earlier snapshot to compare with",
-            metadata={"rows": rows},
-        )
-    previous_week, previous_rows = previous
-    change = (rows - previous_rows) / previous_rows if previous_rows else 0.0
-    return dg.AssetCheckResult(
-        asset_key=SNAPSHOT_KEY,
-        check_name="no_big_drop_vs_previous",
-        passed=change >= -DROP_WARN_RATIO,
-        severity=dg.AssetCheckSeverity.WARN,
-        metadata={
-            "rows": rows,
-            "previous_week": previous_week.isoformat(),
-            "previous_rows": previous_rows,
-            "change_percent": round(100 * change, 2),
-        },
-    )
-
-
-def check_quarantine_rate(quarantined: int, records_seen: int) -> dg.AssetCheckResult:
-    """Return a failure when more than 0.1 % of the records read were quarantined."""
-    ratio = quarantined / records_seen if records_seen else 0.0
-    return dg.AssetCheckResult(
-        asset_key=SNAPSHOT_KEY,
-        check_name="quarantine_rate",
-        passed=ratio <= QUARANTINE_FAIL_RATIO,
-        severity=dg.AssetCheckSeverity.ERROR,
-        metadata={
-            "quarantined": quarantined,
-            "records_seen": records_seen,
-            "quarantined_percent": round(100 * ratio, 4),
-        },
-    )
-
-
-CHECK_SPECS = [
-    dg.AssetCheckSpec(
-        "id_unique", asset=SNAPSHOT_KEY, description="`id` is unique within a snapshot."
-    ),
-    dg.AssetCheckSpec(
-        "row_count_matches_api_total",
-        asset=SNAPSHOT_KEY,
-        description="Rows + quarantined records lie within the API's `meta.total` as it moved "
-        "during the crawl (registrations shift it).",
-    ),
-    dg.AssetCheckSpec(
-        "regdate_not_after_lastlogin",
-        asset=SNAPSHOT_KEY,
-        description="`regdate <= lastlogin` wherever both exist.",
-    ),
-    dg.AssetCheckSpec(
-        "no_big_drop_vs_previous",
-        asset=SNAPSHOT_KEY,
-        description="Warns when the snapshot has over 5 % fewer players than the previous one.",
-    ),
-    dg.AssetCheckSpec(
-        "quarantine_rate",
-        asset=SNAPSHOT_KEY,
-        description="Fails when more than 0.1 % of the records were quarantined.",
-    ),
-]
-
-
 def previous_snapshot_size(warehouse: WarehouseResource, week: date) -> tuple[date, int] | None:
     """Return (week, rows) of the latest snapshot before `week`, or None if there is none."""
     with warehouse.connect() as conn:
-        row = conn.execute(
-            "SELECT snapshot_week, count(*) FROM core.players_snapshot "
-            "WHERE snapshot_week = (SELECT max(snapshot_week) FROM core.players_snapshot "
-            "WHERE snapshot_week < ?) GROUP BY snapshot_week",
-            [week],
-        ).fetchone()
+        row = conn.execute(read_sql("players/previous_snapshot_size.sql"), [week]).fetchone()
     return None if row is None else (row[0], int(row[1]))
 
 
@@ -457,21 +303,4 @@ def _write_partition(
     yield check_quarantine_rate(quarantined, assembled.records_seen)
 
 
-PLAYERS_SNAPSHOT_JOB = dg.define_asset_job(
-    "players_snapshot_job",
-    selection=dg.AssetSelection.assets(players_snapshot_pages, players_snapshot_write),
-    partitions_def=WEEKLY_PARTITIONS,
-    description="Crawl the training API and write the week's players snapshot.",
-)
-
-PLAYERS_SNAPSHOT_SCHEDULE = dg.build_schedule_from_partitioned_job(
-    PLAYERS_SNAPSHOT_JOB,
-    name="players_snapshot_weekly",
-    description="Every Monday 00:00 UTC (03:00 Moscow): snapshot of the week that just ended.",
-    default_status=dg.DefaultScheduleStatus.RUNNING,
-)
-
 SNAPSHOT_ASSETS = [players_snapshot_pages, players_snapshot_write]
-SNAPSHOT_CHECKS: list[dg.AssetChecksDefinition] = []  # the checks are CHECK_SPECS of the write op
-SNAPSHOT_JOBS = [PLAYERS_SNAPSHOT_JOB]
-SNAPSHOT_SCHEDULES = [PLAYERS_SNAPSHOT_SCHEDULE]

@@ -2,34 +2,23 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 
 import dagster as dg
 from pydantic import Field
 
-from tai_assets.settings import Settings
+from tai_assets.settings import Settings, current_settings
 from tai_assets.sources.training_api.fetch import CrawlSettings, TrainingApiClient
 from tai_assets.sources.training_api.staging import PageStage
 
 DEFAULT_BASE_URL = "https://training-server.com/api"
 
 
-def _env_float(name: str, default: float) -> float:
-    raw = os.environ.get(name, "").strip()
-    try:
-        return float(raw) if raw else default
-    except ValueError as error:
-        raise ValueError(f"{name} must be a number, got {raw!r}") from error
-
-
 class TrainingApiResource(dg.ConfigurableResource):
     """The training web API (``GET {base_url}/user?page=N``) and the crawl's politeness.
 
-    Environment (see `from_env`): ``TRAINING_API_BASE_URL``, ``TAI_CRAWL_MIN_INTERVAL_SECONDS``,
-    ``TAI_CRAWL_MAX_ATTEMPTS``, ``TAI_CRAWL_BACKOFF_MAX_SECONDS``, ``TAI_CRAWL_TIMEOUT_SECONDS``,
-    ``TAI_CRAWL_STAGING_DIR`` (default ``<TAI_DATA_DIR>/staging/players_snapshot``).
+    Filled from `Settings` by `from_settings` (``TRAINING_API_BASE_URL`` and ``TAI_CRAWL_*``).
     """
 
     base_url: str = Field(
@@ -59,20 +48,19 @@ class TrainingApiResource(dg.ConfigurableResource):
     staging_dir: str | None = Field(
         default=None,
         description="TAI_CRAWL_STAGING_DIR: where fetched pages are checkpointed "
-        "(default <TAI_DATA_DIR>/staging/players_snapshot).",
+        "(unset: the settings' folder, <TAI_DATA_DIR>/staging/players_snapshot).",
     )
 
     @classmethod
-    def from_env(cls) -> TrainingApiResource:
-        """Return the resource configured from the environment, with the documented defaults."""
-        settings = Settings.from_env()
+    def from_settings(cls, settings: Settings) -> TrainingApiResource:
+        """Return the resource configured from the settings."""
         return cls(
             base_url=settings.training_api_base_url,
-            min_interval_seconds=_env_float("TAI_CRAWL_MIN_INTERVAL_SECONDS", 0.8),
-            max_attempts=int(_env_float("TAI_CRAWL_MAX_ATTEMPTS", 8)),
-            backoff_max_seconds=_env_float("TAI_CRAWL_BACKOFF_MAX_SECONDS", 120.0),
-            timeout_seconds=_env_float("TAI_CRAWL_TIMEOUT_SECONDS", 30.0),
-            staging_dir=os.environ.get("TAI_CRAWL_STAGING_DIR", "").strip() or None,
+            min_interval_seconds=settings.crawl_min_interval_seconds,
+            max_attempts=settings.crawl_max_attempts,
+            backoff_max_seconds=settings.crawl_backoff_max_seconds,
+            timeout_seconds=settings.crawl_timeout_seconds,
+            staging_dir=str(settings.crawl_staging_dir),
         )
 
     def crawl_settings(
@@ -100,9 +88,10 @@ class TrainingApiResource(dg.ConfigurableResource):
 
     def stage(self, partition: str) -> PageStage:
         """Return the staging folder of a partition's crawl."""
-        root = (
-            Path(self.staging_dir)
-            if self.staging_dir
-            else Settings.from_env().data_dir / "staging" / "players_snapshot"
-        )
+        root = Path(self.staging_dir) if self.staging_dir else current_settings().crawl_staging_dir
         return PageStage(root, partition)
+
+
+def players_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
+    """Return the players domain's resources, filled from the settings."""
+    return {"training_api": TrainingApiResource.from_settings(settings)}

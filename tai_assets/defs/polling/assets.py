@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import dagster as dg
 import polars as pl
 
+from tai_assets.core.changes import TableChange
 from tai_assets.core.derive import (
     PLAYER_SESSIONS,
     WORLD_SESSIONS,
@@ -22,16 +23,13 @@ from tai_assets.core.derive import (
     derive_sessions,
     derive_worlds_online,
 )
-from tai_assets.core.polls import (
-    ServerIngestConfig,
-    WorldIngestConfig,
-    server_polls_frame,
-    world_polls_frame,
-)
+from tai_assets.core.polls import server_polls_frame, world_polls_frame
 from tai_assets.core.spool import PendingPoll, SpoolUnavailable
+from tai_assets.defs.polling.config import ServerIngestConfig, WorldIngestConfig
 from tai_assets.defs.polling.freshness import newest_poll_metadata
-from tai_assets.defs.polling.resources import PollingSettings, PollSpoolResource, WarehouseResource
-from tai_assets.warehouse.io_manager import COMPACT_METADATA_KEY, WRITE_MODE_KEY, TableChange
+from tai_assets.defs.polling.resources import PollingSettings, PollSpoolResource
+from tai_assets.defs.resources import WarehouseResource
+from tai_assets.warehouse.io_manager import COMPACT_METADATA_KEY, WRITE_MODE_KEY
 
 OWNERS = ["team:tai"]
 NO_CHANGE = TableChange(pl.DataFrame())

@@ -23,7 +23,8 @@ from tai_assets.defs.polling.freshness import (
     FreshnessCheck,
     freshness_result,
 )
-from tai_assets.defs.polling.resources import PollingSettings, WarehouseResource
+from tai_assets.defs.polling.resources import PollingSettings
+from tai_assets.defs.resources import WarehouseResource
 
 
 class PollingChecksConfig(dg.Config):

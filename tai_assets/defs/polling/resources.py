@@ -1,28 +1,13 @@
-"""Dagster resources: the warehouse, the game server, the chrono API and polling settings."""
-
-from collections.abc import Iterator
-from contextlib import contextmanager
+"""Resources of the polling domain: the spool, the game server, the chrono API, polling settings."""
 
 import dagster as dg
-import duckdb
 from pydantic import Field
 
 from tai_assets.core.spool import PollSpool
+from tai_assets.defs.resources import secret
+from tai_assets.settings import Settings
 from tai_assets.sources.chrono import WorldPollResult, fetch_worlds
 from tai_assets.sources.samp.client import ServerPollResult, query_server
-from tai_assets.warehouse.connection import connect as connect_warehouse
-
-
-class WarehouseResource(dg.ConfigurableResource):
-    """The DuckDB warehouse file, for SQL that must not load whole tables into memory."""
-
-    database: str = Field(description="Path of the DuckDB warehouse file (TAI_WAREHOUSE_PATH).")
-
-    @contextmanager
-    def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """Yield a connection with every table created; it is closed even after an error."""
-        with connect_warehouse(self.database) as conn:
-            yield conn
 
 
 class PollSpoolResource(dg.ConfigurableResource):
@@ -98,3 +83,25 @@ class PollingSettings(dg.ConfigurableResource):
     world_session_gap_seconds: int = Field(
         default=1800, description="TAI_WORLD_SESSION_GAP_SECONDS"
     )
+
+
+def polling_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
+    """Return the polling domain's resources, filled from the settings (the chrono login and
+    token only as EnvVar, and only when set)."""
+    return {
+        "spool": PollSpoolResource(path=str(settings.spool_path)),
+        "game_server": GameServerResource(host=settings.training_host, port=settings.training_port),
+        "chrono": ChronoApiResource(
+            base_url=settings.chrono_api_base_url,
+            login=secret("CHRONO_LOGIN", bool(settings.chrono_login)),
+            token=secret("CHRONO_TOKEN", settings.chrono_token is not None),
+        ),
+        "polling": PollingSettings(
+            poll_interval_seconds=settings.poll_interval_seconds,
+            poll_batch=settings.poll_batch,
+            tick_retention_minutes=settings.tick_retention_minutes,
+            run_detail_retention_minutes=settings.run_detail_retention_minutes,
+            player_session_gap_seconds=settings.player_session_gap_seconds,
+            world_session_gap_seconds=settings.world_session_gap_seconds,
+        ),
+    }

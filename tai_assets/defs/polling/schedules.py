@@ -1,10 +1,9 @@
-"""Schedules of the polling pipeline: the data-quality checks (every 6 hours by default) and
-the daily purge. (Freshness is reported by a sensor, without runs.)"""
+"""Schedules of the polling pipeline: the data-quality checks (every 6 hours by default).
+(Freshness is reported by a sensor, without runs.)"""
 
 import dagster as dg
 
 from tai_assets.defs.polling.jobs import polling_checks_job
-from tai_assets.instance.housekeeping import build_maintenance_schedule
 from tai_assets.settings import Settings
 
 
@@ -20,10 +19,5 @@ def _utc_schedule(name: str, job, cron: str) -> dg.ScheduleDefinition:
 
 
 def build_polling_schedules(settings: Settings) -> list[dg.ScheduleDefinition]:
-    """Return the schedules that keep the polling data checked and the instance bounded."""
-    return [
-        _utc_schedule("polling_checks_schedule", polling_checks_job, settings.checks_cron),
-        build_maintenance_schedule(
-            settings.run_retention_days, settings.run_detail_retention_minutes
-        ),
-    ]
+    """Return the schedule of the polling tables' data-quality checks (TAI_CHECKS_CRON)."""
+    return [_utc_schedule("polling_checks_schedule", polling_checks_job, settings.checks_cron)]

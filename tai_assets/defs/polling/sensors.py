@@ -25,6 +25,7 @@ from tai_assets.core.polls import (
     world_record,
 )
 from tai_assets.core.spool import SpoolUnavailable
+from tai_assets.dagster_internals.event_log import thin_succeeded_runs
 from tai_assets.dagster_internals.ticks import (
     FRESHNESS_SENSOR,
     SERVER_SENSOR,
@@ -43,7 +44,7 @@ from tai_assets.defs.polling.resources import (
     PollingSettings,
     PollSpoolResource,
 )
-from tai_assets.instance.housekeeping import fail_dead_runs, thin_succeeded_runs
+from tai_assets.instance.dead_runs import fail_dead_runs
 from tai_assets.settings import Settings
 
 SENSOR_OF_SOURCE = {"server": SERVER_SENSOR, "worlds": WORLD_SENSOR}
@@ -52,10 +53,12 @@ SENSOR_OF_SOURCE = {"server": SERVER_SENSOR, "worlds": WORLD_SENSOR}
 @dataclass
 class PollingCursor:
     """What a polling sensor remembers between ticks: the newest spool entry it requested a
-    run for, and polls it took that the spool could not store yet."""
+    run for, polls it took that the spool could not store yet, and how many ticks it skipped
+    without polling since it last purged its old ticks."""
 
     requested_through: int = 0
     unspooled: list[dict] = field(default_factory=list)
+    idle_ticks: int = 0
 
     def encode(self) -> str:
         """Return the cursor as ASCII text (any string a source sent survives it)."""
@@ -63,6 +66,7 @@ class PollingCursor:
             {
                 "requested_through": self.requested_through,
                 "unspooled": encode_pending(self.unspooled),
+                "idle_ticks": self.idle_ticks,
             }
         )
 
@@ -72,7 +76,11 @@ class PollingCursor:
         if not text or not text.startswith("{"):
             return cls()
         state = json.loads(text)
-        return cls(int(state.get("requested_through", 0)), decode_pending(state.get("unspooled")))
+        return cls(
+            int(state.get("requested_through", 0)),
+            decode_pending(state.get("unspooled")),
+            int(state.get("idle_ticks", 0)),
+        )
 
 
 def read_cursor(context: dg.SensorEvaluationContext) -> PollingCursor:
@@ -100,6 +108,21 @@ def tidy_instance(
     cutoff = utc_now() - timedelta(minutes=polling.run_detail_retention_minutes)
     tags = {"tai/kind": "ingest", "tai/source": source}
     thin_succeeded_runs(instance, tags, cutoff, cutoff - timedelta(days=1))
+
+
+def skip_without_polling(
+    context: dg.SensorEvaluationContext, source: str, polling: PollingSettings, reason: str
+) -> dg.SensorResult:
+    """Return a skipped tick that took no poll (world polling off); every TAI_POLL_BATCH such
+    ticks it purges the sensor's old ticks, which a polling sensor does once per batch."""
+    cursor = read_cursor(context)
+    cursor.idle_ticks += 1
+    if cursor.idle_ticks >= polling.poll_batch:
+        instance = sensor_instance(context)
+        if instance is not None:
+            purge_old_ticks(instance, SENSOR_OF_SOURCE[source], polling.tick_retention_minutes)
+        cursor.idle_ticks = 0
+    return dg.SensorResult(skip_reason=reason, cursor=cursor.encode())
 
 
 def spool_and_maybe_request(
@@ -206,12 +229,12 @@ def build_polling_sensors(
         default_status=dg.DefaultSensorStatus.RUNNING,
         description="Polls the chrono API's /worlds once per tick (needs CHRONO_LOGIN/TOKEN).",
     )
-    def world_poll_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
+    def world_poll_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
         chrono: ChronoApiResource = resource("chrono")
         polling: PollingSettings = resource("polling")
         reason = chrono.missing_credentials()
         if reason:
-            return dg.SkipReason(reason)
+            return skip_without_polling(context, "worlds", polling, reason)
         polled_at = utc_now()
         result = chrono.poll()
         record = world_record(result, polled_at)

@@ -1,0 +1,18 @@
+"""What a derivation hands the warehouse: rows to upsert and keys to delete."""
+
+from dataclasses import dataclass
+
+import polars as pl
+
+
+@dataclass(frozen=True)
+class TableChange:
+    """Rows to write and (with `merge`) keys to delete first, in one transaction.
+
+    Derived tables whose rows can be superseded (two sessions merging into one) return this
+    instead of a plain DataFrame; multi-asset outputs wrap their frames in it too, because
+    Dagster's untyped output check compares values with `!=`, which a polars frame rejects.
+    """
+
+    upsert: pl.DataFrame
+    delete_keys: pl.DataFrame | None = None
