@@ -23,7 +23,7 @@ from tai_assets.defs.polling.jobs import ingest_server_job, ingest_world_job
 from tai_assets.defs.polling.sensors import build_polling_sensors
 from tai_assets.settings import Settings
 from tai_assets.simulator import ManualClock, Simulator, SimulatorConfig
-from tai_assets_tests.conftest import polling_resources
+from tai_assets_tests.support.polling import polling_resources
 
 DAY_START = datetime(2026, 1, 5, 0, 0, tzinfo=UTC)
 INTERVAL = timedelta(seconds=60)

@@ -29,7 +29,7 @@ from tai_assets.defs.resources import WarehouseResource
 from tai_assets.settings import Settings
 from tai_assets.warehouse import connection
 from tai_assets.warehouse.io_manager import TaiWarehouseIOManager
-from tai_assets_tests.test_analytics_fakes import fake_bot_api
+from tai_assets_tests.support.fake_bot_api import fake_bot_api
 
 TOKEN = "987654:VERY-secret-token"
 # Local (Moscow) midnight that starts 31 December 2025, in naive UTC.

@@ -2,14 +2,8 @@
 
 import pytest
 
-from tai_assets.analytics.names import (
-    DEFAULT_BOTS,
-    is_bot,
-    is_publishable_player,
-    is_unsafe_name,
-    real_tlds,
-    unsafe_reason,
-)
+from tai_assets.analytics.names import DEFAULT_BOTS, is_unsafe_name, real_tlds, unsafe_reason
+from tai_assets_tests.support.oracles import is_bot, is_publishable_player
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ import duckdb
 import polars as pl
 import pytest
 
-from tai_assets.analytics.names import is_publishable_player, is_unsafe_name
+from tai_assets.analytics.names import is_unsafe_name
 from tai_assets.defs.analytics.assets import daily_activity
 from tai_assets.defs.analytics.digests import daily_digest
 from tai_assets.defs.analytics.resources import AnalyticsSettings, TelegramResource
@@ -20,6 +20,7 @@ from tai_assets.defs.resources import WarehouseResource
 from tai_assets.simulator import ManualClock, Simulator, SimulatorConfig
 from tai_assets.warehouse import connection
 from tai_assets.warehouse.io_manager import TaiWarehouseIOManager
+from tai_assets_tests.support.oracles import is_publishable_player
 
 DAY_START = datetime(2026, 1, 4, 21, 0)  # 5 January 2026, 00:00 Moscow, naive UTC
 DAY_END = DAY_START + timedelta(days=1)

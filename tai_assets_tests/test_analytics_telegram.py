@@ -3,7 +3,7 @@
 import logging
 
 from tai_assets.analytics.telegram import redact, send_message
-from tai_assets_tests.test_analytics_fakes import fake_bot_api
+from tai_assets_tests.support.fake_bot_api import fake_bot_api
 
 TOKEN = "123456:SECRET-token-value"
 

@@ -19,9 +19,10 @@ from dagster._core.scheduler.instigation import InstigatorType, TickStatus
 from tai_assets.dagster_internals.event_log import KEPT_RUN_EVENTS
 from tai_assets.dagster_internals.ticks import last_tick_time
 from tai_assets.defs.polling.freshness import FRESHNESS_CHECKS, newest_delivered_poll
-from tai_assets.deploy.serve import code_server_ready, commands, free_port, stop_processes
+from tai_assets.deploy.serve import code_server_ready, commands, stop_processes
 from tai_assets.settings import PROJECT_DIR
 from tai_assets.simulator.launch import start_process, tai_environment
+from tai_assets_tests.support.ports import free_port
 
 DEADLINE_SECONDS = 240
 TICK_RETENTION_SECONDS = 60

@@ -28,10 +28,11 @@ import duckdb
 import pytest
 
 from tai_assets.core.spool import PollSpool, SpoolUnavailable
-from tai_assets.deploy.serve import descendants, free_port
+from tai_assets.deploy.serve import descendants
 from tai_assets.settings import PROJECT_DIR
 from tai_assets.simulator.launch import start_process, tai_environment
 from tai_assets.warehouse.connection import open_waiting_for_lock
+from tai_assets_tests.support.ports import free_port
 
 INTERVAL, BATCH = 2, 3
 LOCK_WAIT = 15

@@ -17,8 +17,13 @@ from hypothesis import strategies as st
 
 from tai_assets.defs.polling.jobs import ingest_server_job, ingest_world_job
 from tai_assets.sources.samp.protocol import parse_request
-from tai_assets_tests.conftest import polling_resources
-from tai_assets_tests.test_polling_sensors import SERVER_SENSOR, WORLD_SENSOR, execute, tick
+from tai_assets_tests.support.polling import (
+    SERVER_SENSOR,
+    WORLD_SENSOR,
+    execute,
+    polling_resources,
+    tick,
+)
 
 ANY_TEXT = st.one_of(
     st.text(max_size=40),

@@ -18,7 +18,7 @@ from tai_assets.defs.polling.sensors import build_freshness_sensor
 from tai_assets.defs.resources import WarehouseResource
 from tai_assets.settings import Settings
 from tai_assets.warehouse.io_manager import TaiWarehouseIOManager
-from tai_assets_tests.conftest import spool_path_beside, spool_polls
+from tai_assets_tests.support.polling import spool_path_beside, spool_polls
 
 T0 = datetime(2026, 1, 5, 18, 0, tzinfo=UTC)
 

@@ -10,7 +10,6 @@ import dagster as dg
 import duckdb
 import pytest
 
-from tai_assets.defs.polling.assets import POLLING_ASSETS
 from tai_assets.defs.polling.jobs import ingest_server_job, ingest_world_job
 from tai_assets.defs.polling.resources import (
     ChronoApiResource,
@@ -20,40 +19,15 @@ from tai_assets.defs.polling.resources import (
 )
 from tai_assets.defs.polling.sensors import PollingCursor, build_polling_sensors
 from tai_assets.settings import Settings
-from tai_assets_tests.conftest import polling_resources
-
-SERVER_SENSOR, WORLD_SENSOR = 0, 1  # positions in what build_polling_sensors returns
-
-
-def tick(which: int, resources: dict, cursor: str | None):
-    sensors = build_polling_sensors(
-        Settings.from_env(), ingest_server_job, ingest_world_job, resources
-    )
-    return sensors[which](dg.build_sensor_context(cursor=cursor))
-
-
-def spooled(resources: dict, source: str) -> list[dict]:
-    """Return the poll records pending in the resources' spool."""
-    return [poll.record for poll in resources["spool"].spool().pending(source)]
-
-
-def run_ticks(sensor, resources: dict, clock, count: int):
-    cursor, results = None, []
-    for _ in range(count):
-        result = tick(sensor, resources, cursor)
-        results.append(result)
-        cursor = result.cursor if isinstance(result, dg.SensorResult) else cursor
-        clock.advance(60)
-    return results
-
-
-def execute(request: dg.RunRequest, job, resources: dict) -> dg.ExecuteInProcessResult:
-    """Run what a sensor requested, as the daemon would, in this process."""
-    run_resources = {k: resources[k] for k in ("io_manager", "warehouse", "polling", "spool")}
-    defs = dg.Definitions(assets=POLLING_ASSETS, jobs=[job], resources=run_resources)
-    return defs.resolve_job_def(job.name).execute_in_process(
-        run_config=request.run_config, tags=request.tags
-    )
+from tai_assets_tests.support.polling import (
+    SERVER_SENSOR,
+    WORLD_SENSOR,
+    execute,
+    polling_resources,
+    run_ticks,
+    spooled,
+    tick,
+)
 
 
 def test_server_sensor_batches_polls_and_its_run_fills_the_warehouse(

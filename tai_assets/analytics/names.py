@@ -55,13 +55,3 @@ def is_unsafe_name(name: str) -> bool:
 def normalize_bots(bots: Iterable[str]) -> frozenset[str]:
     """Return the bot list as a case-insensitive lookup set."""
     return frozenset(b.strip().lower() for b in bots if b.strip())
-
-
-def is_bot(name: str, bots: Iterable[str] = DEFAULT_BOTS) -> bool:
-    """Return True when ``name`` is on the bot list (exact name, case-insensitive)."""
-    return name.strip().lower() in normalize_bots(bots)
-
-
-def is_publishable_player(name: str, bots: Iterable[str] = DEFAULT_BOTS) -> bool:
-    """Return True when a player may appear in a digest: not a bot and a safe name."""
-    return not is_bot(name, bots) and not is_unsafe_name(name)

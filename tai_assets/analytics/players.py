@@ -40,17 +40,3 @@ def top_players_from_totals(
         .head(top_n)
         .select(list(TOP_PLAYERS_SCHEMA))
     )
-
-
-def top_players(
-    sessions: pl.DataFrame, bots: Iterable[str] = DEFAULT_BOTS, top_n: int = 3
-) -> pl.DataFrame:
-    """Return the ``top_n`` players by total hours of the given sessions, most hours first.
-
-    ``sessions`` are the sessions that start in the period (player, session_start, session_end);
-    whole sessions count, also the part after the period ends. Bots (case-insensitive) and
-    unsafe names are left out. Ties are broken by name so the answer is deterministic.
-    """
-    if sessions.is_empty():
-        return pl.DataFrame(schema=TOP_PLAYERS_SCHEMA)
-    return top_players_from_totals(player_totals(sessions), bots, top_n)

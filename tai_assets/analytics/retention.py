@@ -9,7 +9,7 @@ shares are kept (and flagged) but left out of the pictures.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 import polars as pl
 
@@ -98,10 +98,3 @@ def _is_mature(kind: str, start: date, n: int, snapshot_time: datetime, tz: str)
     """True when the whole cohort registered at least ``n`` days before the snapshot."""
     cohort_end = Period(kind, start, tz).end_utc  # type: ignore[arg-type]
     return (snapshot_time - cohort_end).total_seconds() >= n * 86400
-
-
-def utc_naive(value: datetime) -> datetime:
-    """Return ``value`` as naive UTC (aware values are converted, naive ones kept)."""
-    if value.tzinfo is None:
-        return value
-    return value.astimezone(UTC).replace(tzinfo=None)

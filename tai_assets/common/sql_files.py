@@ -16,6 +16,11 @@ def read_sql(relative_path: str) -> str:
     return (SQL_DIR / relative_path).read_text(encoding="utf-8")
 
 
+def sql_path(*parts: str) -> Path:
+    """Return the path of `sql/<parts...>` (a file or a folder)."""
+    return SQL_DIR.joinpath(*parts)
+
+
 def ddl_files() -> list[Path]:
     """Return the DDL files in the order they must be applied (by file name)."""
     return sorted(DDL_DIR.glob("*.sql"))

@@ -23,7 +23,6 @@ import contextlib
 import ctypes
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -39,13 +38,6 @@ BACKOFF_MAX_SECONDS = 60.0
 STABLE_SECONDS = 300.0
 GROUPS_FILE = "tai-serve.groups"
 PR_SET_PDEATHSIG = 1
-
-
-def free_port() -> int:
-    """Return a TCP port free on loopback right now (for a deployment started beside another)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def commands(code_port: int, web_port: int, level: str) -> list[list[str]]:

@@ -170,6 +170,7 @@ def players_snapshot_pages(
             "http_429": stats.rate_limited,
             "http_5xx": stats.server_errors,
             "network_errors": stats.network_errors,
+            "unreadable_bodies": stats.bad_bodies,
             "seconds_waiting": round(stats.waited_s, 1),
             "rate_pages_per_s": round(result.progress.rate_pages_per_s or 0.0, 3),
             "duration": format_duration(result.progress.elapsed_s),

@@ -1,4 +1,5 @@
-"""Asset checks on the polling tables: every rule is a SQL query that returns the offending rows.
+"""Asset checks on the polling tables: every rule is a SQL file in `sql/checks/<source>/` that
+returns the offending rows.
 
 The checks of one source run as one op (a `multi_asset_check`), runnable from the UI and
 scheduled by `TAI_CHECKS_CRON`: every evaluation is kept in the instance, so their cadence is its
@@ -8,6 +9,7 @@ Each check looks at the last `lookback_days` of data so that its cost does not g
 (set `lookback_days: 0` in run config to check everything).
 """
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -17,6 +19,7 @@ import duckdb
 
 from tai_assets.common.clock import utc_now
 from tai_assets.common.markdown import frame_to_markdown
+from tai_assets.common.sql_files import sql_path
 from tai_assets.defs.polling.freshness import (
     SERVER_FRESHNESS,
     WORLD_FRESHNESS,
@@ -44,108 +47,25 @@ class Rule:
     severity: dg.AssetCheckSeverity = dg.AssetCheckSeverity.ERROR
 
 
-def _session_rules(asset: str, entity: str, points_sql: str) -> list[Rule]:
-    table = f"core.{asset}"
-    return [
-        Rule(
-            f"{asset}_end_after_start",
-            asset,
-            "Every session ends at or after its start.",
-            f"SELECT * FROM {table} WHERE session_end < session_start AND session_end >= $since",
-        ),
-        Rule(
-            f"{asset}_separated_by_gap",
-            asset,
-            "Sessions of one entity never overlap and are separated by more than the gap.",
-            f"""SELECT * FROM (
-                  SELECT {entity}, session_start, session_end,
-                         lag(session_end) OVER (PARTITION BY {entity} ORDER BY session_start)
-                           AS previous_end
-                  FROM {table} WHERE session_end >= $since - to_seconds($gap)
-                ) WHERE previous_end IS NOT NULL
-                  AND session_start <= previous_end + to_seconds($gap)""",
-        ),
-        Rule(
-            f"{asset}_boundaries_are_sightings",
-            asset,
-            "Every session starts and ends at a poll that lists it.",
-            f"""WITH sightings AS ({points_sql})
-                SELECT s.* FROM {table} s
-                WHERE s.session_end >= $since AND (
-                  NOT EXISTS (SELECT 1 FROM sightings p
-                              WHERE p.entity = s.{entity} AND p.seen_at = s.session_start)
-                  OR NOT EXISTS (SELECT 1 FROM sightings p
-                                 WHERE p.entity = s.{entity} AND p.seen_at = s.session_end))""",
-        ),
-    ]
+_HEADER = re.compile(r"^-- (check|asset|description): (.+)$", re.MULTILINE)
 
 
-_PLAYER_SIGHTINGS = """
-    SELECT polled_at AS seen_at, unnest(player_names) AS entity FROM raw.raw_server_polls
-    WHERE status = 'ok' AND polled_at >= $since - to_seconds($gap) - INTERVAL 1 DAY"""
-_WORLD_SIGHTINGS = """
-    SELECT polled_at AS seen_at, name AS entity FROM raw.raw_world_polls
-    WHERE status = 'ok' AND polled_at >= $since - to_seconds($gap) - INTERVAL 1 DAY"""
+def load_rules(source: str) -> list[Rule]:
+    """Return the rules of one source ("server" or "worlds"), one per `sql/checks/<source>/`
+    file; each file names its check, asset and description in its header comment."""
+    rules = []
+    for path in sql_path("checks", source).glob("*.sql"):
+        text = path.read_text(encoding="utf-8")
+        header = dict(_HEADER.findall(text))
+        missing = {"check", "asset", "description"} - header.keys()
+        if missing:
+            raise ValueError(f"{path}: header lacks {', '.join(sorted(missing))}")
+        rules.append(Rule(header["check"], header["asset"], header["description"], text))
+    return sorted(rules, key=lambda rule: rule.name)
 
 
-SERVER_RULES = [
-    Rule(
-        "raw_server_polls_unique_and_past",
-        "raw_server_polls",
-        "Poll instants are unique and none lies in the future.",
-        """SELECT polled_at, count(*) AS n FROM raw.raw_server_polls
-           WHERE polled_at >= $since GROUP BY polled_at
-           HAVING count(*) > 1 OR polled_at > $now + INTERVAL 1 MINUTE""",
-    ),
-    Rule(
-        "raw_server_polls_count_covers_names",
-        "raw_server_polls",
-        "The online count is at least the number of names the poll listed.",
-        """SELECT polled_at, online, len(player_names) AS names FROM raw.raw_server_polls
-           WHERE polled_at >= $since AND status = 'ok'
-             AND (online IS NULL OR online < len(player_names))""",
-    ),
-    Rule(
-        "server_online_no_repeats",
-        "server_online",
-        "Consecutive rows of the online series differ (a row is a change).",
-        """SELECT * FROM (
-             SELECT changed_at, status, online,
-                    lag(status) OVER (ORDER BY changed_at) AS previous_status,
-                    lag(online) OVER (ORDER BY changed_at) AS previous_online
-             FROM core.server_online WHERE changed_at >= $since - INTERVAL 1 DAY
-           ) WHERE changed_at >= $since AND status = previous_status
-               AND online IS NOT DISTINCT FROM previous_online""",
-    ),
-    *_session_rules("player_sessions", "player", _PLAYER_SIGHTINGS),
-]
-
-WORLD_RULES = [
-    Rule(
-        "raw_world_polls_unique_and_past",
-        "raw_world_polls",
-        "Each (poll, world index) is unique and no poll lies in the future.",
-        """SELECT polled_at, world_index, count(*) AS n FROM raw.raw_world_polls
-           WHERE polled_at >= $since GROUP BY polled_at, world_index
-           HAVING count(*) > 1 OR polled_at > $now + INTERVAL 1 MINUTE""",
-    ),
-    Rule(
-        "worlds_online_no_consecutive_duplicates",
-        "worlds_online",
-        "Consecutive rows of one world differ in (players, static, ssmp).",
-        """SELECT * FROM (
-             SELECT name, saved_at, players, static, ssmp,
-                    lag(players) OVER w AS previous_players,
-                    lag(static) OVER w AS previous_static,
-                    lag(ssmp) OVER w AS previous_ssmp
-             FROM core.worlds_online WHERE saved_at >= $since - INTERVAL 1 DAY
-             WINDOW w AS (PARTITION BY name ORDER BY saved_at)
-           ) WHERE saved_at >= $since AND players = previous_players
-               AND static IS NOT DISTINCT FROM previous_static
-               AND ssmp IS NOT DISTINCT FROM previous_ssmp""",
-    ),
-    *_session_rules("world_sessions", "name", _WORLD_SIGHTINGS),
-]
+SERVER_RULES = load_rules("server")
+WORLD_RULES = load_rules("worlds")
 
 
 def evaluate_rule(conn: duckdb.DuckDBPyConnection, rule: Rule, params: dict) -> dg.AssetCheckResult:
@@ -209,7 +129,6 @@ def evaluate_polling_checks(
 @dg.multi_asset_check(
     specs=_specs(SERVER_RULES, SERVER_FRESHNESS),
     name="server_polling_checks",
-    pool="warehouse",
     can_subset=True,
 )
 def server_polling_checks(
@@ -228,7 +147,6 @@ def server_polling_checks(
 @dg.multi_asset_check(
     specs=_specs(WORLD_RULES, WORLD_FRESHNESS),
     name="world_polling_checks",
-    pool="warehouse",
     can_subset=True,
 )
 def world_polling_checks(

@@ -1,0 +1,17 @@
+-- check: player_sessions_boundaries_are_sightings
+-- asset: player_sessions
+-- description: Every session starts and ends at a poll that lists it.
+-- Parameters: $since, $gap, $now. Returns the offending rows (none: the check passes).
+WITH sightings AS (
+    SELECT * FROM core.player_sightings($since - to_seconds($gap) - INTERVAL 1 DAY, $now + INTERVAL 1 DAY)
+)
+SELECT s.*
+FROM core.player_sessions AS s
+WHERE s.session_end >= $since AND (
+    NOT EXISTS (
+        SELECT 1 FROM sightings AS p WHERE p.entity = s.player AND p.seen_at = s.session_start
+    )
+    OR NOT EXISTS (
+        SELECT 1 FROM sightings AS p WHERE p.entity = s.player AND p.seen_at = s.session_end
+    )
+)

@@ -1,0 +1,10 @@
+"""Free loopback ports, for deployments a test or benchmark starts beside another."""
+
+import socket
+
+
+def free_port() -> int:
+    """Return a TCP port free on loopback right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
