@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tai_assets.common.procfs import is_live, proc_stat
+from tai_assets.settings import Settings
 
 BIN = Path(sys.executable).parent
 GRACE_SECONDS = 30
@@ -303,11 +304,10 @@ def serve() -> int:
     """Start the deployment and supervise it until a signal; return an exit code."""
     for name, value in DAEMON_ENVIRONMENT.items():
         os.environ.setdefault(name, value)
-    code_port = int(os.environ.get("TAI_CODE_SERVER_PORT", "4266"))
-    web_port = int(os.environ.get("TAI_WEB_PORT", "3000"))
-    level = os.environ.get("LOG_LEVEL", "info").lower()
-    home = Path(os.environ.get("DAGSTER_HOME", ".dagster_home"))
-    supervisor = Supervisor(home / GROUPS_FILE)
+    settings = Settings()
+    code_port, web_port = settings.code_server_port, settings.web_port
+    level = settings.log_level.lower()
+    supervisor = Supervisor(settings.dagster_home / GROUPS_FILE)
 
     def on_signal(signum, _frame):
         raise SystemExit(128 + signum)
@@ -319,7 +319,7 @@ def serve() -> int:
         print(f"tai: stopped {len(left)} process groups an earlier deployment left", flush=True)
     try:
         prepare_instance()
-        if os.environ.get("TAI_DAGSTER_DEV") == "1":
+        if settings.dagster_dev:
             supervisor.start("dagster dev", dev_command(web_port, level))
         else:
             code_server_command, daemon, webserver = commands(code_port, web_port, level)

@@ -1,4 +1,9 @@
-"""The wrapper that starts Dagster's code server, daemon and webserver the cheaper way."""
+"""Every assumption `tai_assets.dagster_internals` makes about Dagster's private code, pinned.
+
+A Dagster upgrade that moves, renames or reshapes one of them fails here, by name, before it
+can quietly switch a workaround off: the cheaper code server, daemon and webserver (`cli`), the
+raw deletes on the event log (`event_log`) and the tick bookkeeping (`ticks`).
+"""
 
 import inspect
 import multiprocessing
@@ -100,3 +105,57 @@ def test_an_unknown_command_is_refused_with_the_usage():
     )
     assert refused.returncode == 1
     assert "dagster|dagster-daemon|dagster-webserver" in refused.stderr
+
+
+def test_the_event_log_tables_have_the_columns_the_raw_deletes_use():
+    from dagster._core.storage.event_log.schema import (
+        AssetCheckExecutionsTable,
+        SqlEventLogStorageTable,
+    )
+
+    assert {"run_id", "dagster_event_type", "timestamp", "id"} <= set(
+        SqlEventLogStorageTable.c.keys()
+    )
+    assert {
+        "id",
+        "asset_key",
+        "check_name",
+        "evaluation_event_timestamp",
+        "evaluation_event_storage_id",
+    } <= set(AssetCheckExecutionsTable.c.keys())
+
+
+def test_the_event_types_the_thinning_keeps_are_stored_by_these_names():
+    from tai_assets.dagster_internals.event_log import KEPT_RUN_EVENTS
+
+    assert [event.value for event in KEPT_RUN_EVENTS] == [
+        "ASSET_MATERIALIZATION",
+        "ASSET_OBSERVATION",
+        "ASSET_CHECK_EVALUATION",
+    ]
+
+
+def test_the_instances_tai_thins_are_sql_event_logs_with_an_index_connection():
+    from dagster._core.storage.event_log import SqlEventLogStorage, SqliteEventLogStorage
+    from dagster._core.storage.event_log.sqlite.consolidated_sqlite_event_log import (
+        ConsolidatedSqliteEventLogStorage,
+    )
+
+    assert issubclass(ConsolidatedSqliteEventLogStorage, SqlEventLogStorage)
+    assert not issubclass(ConsolidatedSqliteEventLogStorage, SqliteEventLogStorage)
+    assert callable(SqlEventLogStorage.index_connection)
+
+
+def test_tick_purging_takes_the_arguments_tai_passes():
+    import dagster as dg
+    from dagster._core.scheduler.instigation import (
+        InstigatorState,
+        SensorInstigatorData,
+        TickStatus,
+    )
+
+    parameters = inspect.signature(dg.DagsterInstance.purge_ticks).parameters
+    assert {"origin_id", "selector_id", "before", "tick_statuses"} <= set(parameters)
+    assert {"SKIPPED", "SUCCESS"} <= {status.name for status in TickStatus}
+    assert {"instigator_origin_id", "selector_id", "instigator_data"} <= set(dir(InstigatorState))
+    assert "last_tick_timestamp" in SensorInstigatorData._fields
