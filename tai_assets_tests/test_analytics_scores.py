@@ -9,7 +9,7 @@ import pytest
 from tai_assets.analytics.activity import daily_activity, daily_activity_frame, session_habits
 from tai_assets.analytics.online import bucket_peaks, online_steps, peak_online
 from tai_assets.analytics.periods import Period
-from tai_assets.analytics.players import top_players
+from tai_assets.analytics.players import player_totals, top_players_from_totals
 from tai_assets.analytics.popularity import (
     WorldRules,
     top_worlds,
@@ -120,6 +120,11 @@ def test_top_worlds_filters_and_fire():
     more = top_worlds(scores, WorldRules(top_n=10))
     assert more["name"].to_list()[-1] == "Edge"
     assert top_worlds(scores.head(0)).is_empty()
+
+
+def top_players(sessions: pl.DataFrame, **options) -> pl.DataFrame:
+    """The digest's top players of these sessions: totals per player, then the ranking."""
+    return top_players_from_totals(player_totals(sessions), **options)
 
 
 def test_top_players_known_answer():
