@@ -262,7 +262,7 @@ def test_no_poll_is_lost_or_duplicated_whatever_fails(
 
     def hold_warehouse_lock():
         # Longer than a run waits (LOCK_WAIT) and than its retries come (30 s apart).
-        holder = open_waiting_for_lock(str(database), read_only=False)
+        holder = open_waiting_for_lock(str(database), read_only=False, lock_wait_seconds=300)
         try:
             time.sleep(LOCK_WAIT * 5)
         finally:
