@@ -23,6 +23,19 @@ from tai_assets_tests.support.oracles import is_bot, is_publishable_player
         ("RP sex", "obscene"),
         ("S e X  r P", "obscene"),
         ("sexy_rp_world", "obscene"),
+        # Spaced out, cased or hidden the way spammers do (the original removed all whitespace).
+        ("visit t. me/spam", "link"),
+        ("t . m e / spam", "link"),
+        ("h t t p s : / / x", "link"),
+        ("HtTp://x", "link"),
+        ("t\u200b.me/spam", "link"),  # a zero-width space inside
+        ("t\u00a0.\u2003me/spam", "link"),  # no-break and em spaces
+        ("shop . ru", "domain"),
+        ("SHOP\t.\nRU", "domain"),
+        ("play . server . com", "domain"),
+        ("сервер . рф", "domain"),
+        ("@ spam_channel", "handle"),
+        ("ask @ Some _ Admin", "handle"),
     ],
 )
 def test_each_unsafe_rule(name, reason):

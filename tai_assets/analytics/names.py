@@ -7,6 +7,7 @@ handles, websites) or are obscene never appear, and bot accounts never compete w
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
 from functools import cache
 from importlib import resources
@@ -29,19 +30,31 @@ def real_tlds() -> frozenset[str]:
     )
 
 
+def squeeze(name: str) -> str:
+    """Return ``name`` lower-cased with every whitespace and invisible formatting character
+    (zero-width spaces, joiners, direction marks) removed, so that "t. me/x", "shop . ru" or
+    "h t t p s : / /" read as what they spell. The original service did the same."""
+    return "".join(
+        ch for ch in name.lower() if not ch.isspace() and unicodedata.category(ch) != "Cf"
+    )
+
+
 def unsafe_reason(name: str) -> str | None:
     """Return why ``name`` must not be published (``link``, ``handle``, ``domain``, ``obscene``)
-    or None when it is safe. Every rule works on the lower-cased name."""
-    lowered = name.lower()
-    if any(marker in lowered for marker in _LINK_MARKERS):
+    or None when it is safe. The rules read the squeezed name (see :func:`squeeze`), so spacing
+    a link out or hiding it behind zero-width characters does not get it published."""
+    squeezed = squeeze(name)
+    if any(marker in squeezed for marker in _LINK_MARKERS):
         return "link"
-    if _HANDLE.search(lowered):
+    if _HANDLE.search(squeezed):
         return "handle"
     tlds = real_tlds()
-    for match in _DOTTED.finditer(lowered):
-        if match.group(0).rsplit(".", 1)[1] in tlds:
-            return "domain"
-    squeezed = "".join(lowered.split())
+    # A domain followed by a word ("play.server.com now") is found in the name as written;
+    # a spaced-out one ("shop . ru") in the squeezed name.
+    for text in (name.lower(), squeezed):
+        for match in _DOTTED.finditer(text):
+            if match.group(0).rsplit(".", 1)[1] in tlds:
+                return "domain"
     if "rp" in squeezed and "sex" in squeezed:
         return "obscene"
     return None
