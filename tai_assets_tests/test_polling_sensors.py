@@ -215,3 +215,23 @@ def test_world_sensor_reads_its_token_from_an_env_var(simulator, tmp_path, monke
     (poll,) = spooled(resources, "worlds")
     assert poll["status"] == "ok", poll
     assert "secret-token" not in json.dumps(poll)
+
+
+def test_a_poll_is_stamped_when_its_answer_arrives_not_when_it_was_asked(tmp_path):
+    """The simulator answers each datagram 1 s late (real time): the poll's instant is after
+    the answer, not at the start of the query."""
+    from tai_assets.simulator import Simulator, SimulatorConfig
+
+    sim = Simulator(SimulatorConfig(seed=5, accounts=50))
+    sim.faults.udp_delay = 1.0
+    with sim.serve("127.0.0.1") as running:
+        resources = polling_resources(running, str(tmp_path / "w.duckdb"))
+        resources["game_server"] = GameServerResource(
+            host="127.0.0.1", port=running.udp_port, timeout_seconds=3, attempts=1
+        )
+        asked = datetime.now(UTC)
+        tick(SERVER_SENSOR, resources, None)
+        (poll,) = spooled(resources, "server")
+    assert poll["status"] == "ok"
+    stamped = datetime.fromisoformat(poll["polled_at"])
+    assert stamped - asked >= timedelta(seconds=2)  # both `i` and `c` answered 1 s late

@@ -214,8 +214,10 @@ def build_polling_sensors(
     def server_poll_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
         game_server: GameServerResource = resource("game_server")
         polling: PollingSettings = resource("polling")
-        polled_at = utc_now()
-        record = server_record(game_server.poll(), polled_at)
+        result = game_server.poll()
+        # Stamped when the answer is in: after a retry, the start of the query is seconds
+        # before the state the answer describes.
+        record = server_record(result, utc_now())
         summary = describe_server_poll(record)
         context.log.info(summary)
         return spool_and_maybe_request(
@@ -235,9 +237,8 @@ def build_polling_sensors(
         reason = chrono.missing_credentials()
         if reason:
             return skip_without_polling(context, "worlds", polling, reason)
-        polled_at = utc_now()
         result = chrono.poll()
-        record = world_record(result, polled_at)
+        record = world_record(result, utc_now())  # stamped when the answer is in
         invalid = sum(1 for w in result.worlds if not w.valid)
         if result.status == "ok":
             summary = f"worlds ok: {len(result.worlds)} listed"
