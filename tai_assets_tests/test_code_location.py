@@ -31,6 +31,7 @@ CHECKS = {
     "player_sessions:player_sessions_boundaries_are_sightings",
     "raw_world_polls:raw_world_polls_unique_and_past",
     "raw_world_polls:raw_world_polls_fresh",
+    "raw_world_polls:raw_world_polls_authenticated",
     "worlds_online:worlds_online_no_consecutive_duplicates",
     "world_sessions:world_sessions_end_after_start",
     "world_sessions:world_sessions_separated_by_gap",

@@ -161,7 +161,7 @@ def test_world_sensor_wrong_token_is_recorded_without_leaking_it(simulator, tmp_
     resources = polling_resources(running, str(tmp_path / "w.duckdb"), token=secret)
     result = tick(WORLD_SENSOR, resources, None)
     (poll,) = spooled(resources, "worlds")
-    assert poll["status"] == "unreachable" and "401" in poll["error"]
+    assert poll["status"] == "auth_failed" and "401" in poll["error"]  # not an outage
     assert secret not in json.dumps(poll) and secret not in result.skip_reason.skip_message
 
 

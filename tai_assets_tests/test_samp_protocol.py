@@ -9,10 +9,12 @@ from tai_assets.sources.samp.protocol import (
     PlayerEntry,
     ServerInfo,
     build_request,
+    decode_text,
     encode_clients,
     encode_info,
     encode_ping,
     encode_rules,
+    encode_text,
     parse_clients,
     parse_info,
     parse_ping,
@@ -194,10 +196,16 @@ def test_garbled_bodies_are_malformed():
         parse_info(b"\x00" * 40, H_I)
 
 
-def test_undefined_cp1251_byte_does_not_crash():
-    # 0x98 is unassigned in Windows-1251; it decodes to U+FFFD instead of raising
-    data = H_C + b"\x01\x00" + b"\x02A\x98" + b"\x00\x00\x00\x00"
-    assert parse_clients(data, H_C) == [PlayerEntry("A\ufffd", 0)]
+def test_a_byte_cp1251_leaves_undefined_is_kept_reversibly_and_flagged():
+    # 0x98 is unassigned in Windows-1251: it becomes the escape \x98, not U+FFFD, so a name
+    # holding it stays distinct from one holding U+FFFD's stand-in ("?") and encodes back.
+    data = H_C + b"\x02\x00" + b"\x02A\x98" + b"\x00\x00\x00\x00" + b"\x02A?" + b"\x00" * 4
+    escaped, plain = parse_clients(data, H_C)
+    assert escaped == PlayerEntry("A\\x98", 0, escaped=True)
+    assert plain == PlayerEntry("A?", 0)
+    assert escaped.name != plain.name
+    assert encode_text(escaped.name) == b"A\x98"
+    assert decode_text(b"\xcf\xe5\xf2\xff") == ("Петя", False)
 
 
 def test_unencodable_text_is_replaced():

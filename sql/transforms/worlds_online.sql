@@ -1,12 +1,10 @@
 -- Change points of each world's (players, static, ssmp) for the worlds listed in a window, plus
 -- each one's first listing after the window. When a poll lists a clean name twice, the entry with
--- more players wins. The state before the window is the last change point already stored.
+-- more players wins; a name with an invalid entry in a poll is unknown in that poll. The state before the window is the last change point already stored.
 -- Parameters: $window_start, $window_end (inclusive, UTC).
 WITH listings AS (
     SELECT polled_at, name, players, static, ssmp, world_index
-    FROM raw.raw_world_polls
-    WHERE status = 'ok' AND name IS NOT NULL AND name <> '' AND players IS NOT NULL
-      AND polled_at >= $window_start
+    FROM core.world_listings($window_start, TIMESTAMP '9999-12-31')  -- ddl/25_sightings.sql
 ),
 best AS (
     SELECT polled_at, name, players, static, ssmp

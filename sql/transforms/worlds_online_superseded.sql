@@ -1,16 +1,15 @@
 -- Stored change points that a recomputation of the window replaces: for each world listed in
--- the window, those from the window start up to its first listing after the window.
+-- the window (ddl/25_sightings.sql: core.world_listings), those from the window start up to its
+-- first listing after the window.
 -- Parameters: $window_start, $window_end (inclusive, UTC).
 WITH window_names AS (
-    SELECT DISTINCT name FROM raw.raw_world_polls
-    WHERE status = 'ok' AND name IS NOT NULL AND name <> '' AND players IS NOT NULL
-      AND polled_at BETWEEN $window_start AND $window_end
+    SELECT DISTINCT name FROM core.world_listings($window_start, $window_end)
 ),
 next_listing AS (
-    SELECT r.name, min(r.polled_at) AS seen_at
-    FROM raw.raw_world_polls r JOIN window_names USING (name)
-    WHERE r.status = 'ok' AND r.players IS NOT NULL AND r.polled_at > $window_end
-    GROUP BY r.name
+    SELECT l.name, min(l.polled_at) AS seen_at
+    FROM core.world_listings($window_end + INTERVAL 1 MICROSECOND, TIMESTAMP '9999-12-31') AS l
+    JOIN window_names USING (name)
+    GROUP BY l.name
 )
 SELECT w.name, w.saved_at
 FROM core.worlds_online w JOIN window_names USING (name) LEFT JOIN next_listing n USING (name)

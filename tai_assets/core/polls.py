@@ -73,6 +73,7 @@ def server_record(result: ServerPollResult, polled_at: datetime) -> dict:
         "player_names": None if result.player_names is None else sorted(result.player_names),
         "error": result.error,
         "latency_ms": None if result.latency_ms is None else round(result.latency_ms, 1),
+        "escaped_names": result.escaped_names or None,
     }
     return {k: v for k, v in record.items() if v is not None}
 
@@ -114,6 +115,7 @@ SERVER_POLLS_SCHEMA = {
     "hostname": pl.String,
     "error": pl.String,
     "latency_ms": pl.Float64,
+    "escaped_names": pl.Int32,
 }
 
 WORLD_POLLS_SCHEMA = {
@@ -146,6 +148,7 @@ def server_polls_frame(polls: list[dict]) -> pl.DataFrame:
             "hostname": storable_text(p.get("hostname")),
             "error": storable_text(p.get("error")),
             "latency_ms": p.get("latency_ms"),
+            "escaped_names": p.get("escaped_names", 0) if p["status"] == "ok" else None,
         }
         for p in polls
     ]

@@ -5,6 +5,8 @@ import json
 import re
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any, Literal
 
 import httpx
@@ -49,12 +51,32 @@ class WorldEntry:
 
 @dataclass(frozen=True)
 class WorldPollResult:
-    """What one poll of `/worlds` gave: `ok` with its worlds, or `unreachable` with why."""
+    """What one poll of `/worlds` gave: `ok` with its worlds, or why not: `auth_failed` (the
+    API refused CHRONO_LOGIN / CHRONO_TOKEN: 401 or 403), `rate_limited` (429; Retry-After in
+    `retry_after_seconds` when the API sent one) or `unreachable` (anything else)."""
 
-    status: Literal["ok", "unreachable"]
+    status: Literal["ok", "auth_failed", "rate_limited", "unreachable"]
     worlds: list[WorldEntry] = field(default_factory=list)
     error: str | None = None
     latency_ms: float | None = None
+    retry_after_seconds: float | None = None
+
+
+def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
+    """Return how many seconds a Retry-After header asks to wait (delta-seconds or an HTTP
+    date), or None when there is none or it does not parse."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
 def _validation_reason(error: ValidationError) -> str:
@@ -111,7 +133,7 @@ def shared_client() -> httpx.Client:
 def fetch_worlds(
     base_url: str, login: str, token: str, *, timeout_s: float = 8.0
 ) -> WorldPollResult:
-    """Poll `GET {base_url}/worlds` once; every failure becomes an `unreachable` result.
+    """Poll `GET {base_url}/worlds` once; a failure comes back as a status, never raised.
 
     The token travels only in the `X-Token` header: no message built here contains it.
     """
@@ -124,13 +146,17 @@ def fetch_worlds(
     except httpx.HTTPError as error:
         return WorldPollResult("unreachable", error=f"{type(error).__name__} for GET {url}")
     latency_ms = (time.monotonic() - started) * 1000
-    if response.status_code == 401:
-        reason = "401 Unauthorized: check CHRONO_LOGIN / CHRONO_TOKEN"
-        return WorldPollResult("unreachable", error=reason, latency_ms=latency_ms)
+    if response.status_code in (401, 403):
+        reason = f"HTTP {response.status_code}: the API refused CHRONO_LOGIN / CHRONO_TOKEN"
+        return WorldPollResult("auth_failed", error=reason, latency_ms=latency_ms)
+    if response.status_code == 429:
+        wait = retry_after_seconds(response.headers.get("Retry-After"))
+        reason = "HTTP 429 Too Many Requests" + (f" (Retry-After {wait:.0f} s)" if wait else "")
+        return WorldPollResult(
+            "rate_limited", error=reason, latency_ms=latency_ms, retry_after_seconds=wait
+        )
     if response.status_code != 200:
         reason = f"HTTP {response.status_code} from GET {url}"
-        if retry_after := response.headers.get("Retry-After"):
-            reason += f" (Retry-After {retry_after})"
         return WorldPollResult("unreachable", error=reason, latency_ms=latency_ms)
     try:
         worlds = parse_worlds_document(response.json())

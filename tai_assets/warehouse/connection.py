@@ -73,11 +73,56 @@ def ddl_fingerprint() -> str:
     return digest.hexdigest()
 
 
+def check_constraints(conn: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], set[str]]:
+    """Return the CHECK constraints of every table, by (schema, table)."""
+    rows = conn.execute(
+        "SELECT schema_name, table_name, constraint_text FROM duckdb_constraints() "
+        "WHERE constraint_type = 'CHECK'"
+    ).fetchall()
+    checks: dict[tuple[str, str], set[str]] = {}
+    for schema, table, text in rows:
+        checks.setdefault((schema, table), set()).add(text)
+    return checks
+
+
+def declared_checks(files: list[Path]) -> dict[tuple[str, str], set[str]]:
+    """Return the CHECK constraints the DDL files declare (applied to a scratch database)."""
+    with duckdb.connect() as scratch:
+        for path in files:
+            scratch.execute(path.read_text(encoding="utf-8"))
+        return check_constraints(scratch)
+
+
+def rebuild_tables_with_changed_checks(
+    conn: duckdb.DuckDBPyConnection, files: list[Path]
+) -> list[str]:
+    """Rebuild every table whose CHECK constraints differ from its DDL; return their names.
+
+    DuckDB cannot alter a CHECK constraint (a new poll status, say), so such a table is renamed,
+    created anew from the DDL and filled back by column name, inside the caller's transaction.
+    """
+    declared, current = declared_checks(files), check_constraints(conn)
+    rebuilt = []
+    for (schema, table), checks in sorted(declared.items()):
+        if (schema, table) not in current or current[(schema, table)] == checks:
+            continue
+        old = f"{table}__before_rebuild"
+        conn.execute(f"ALTER TABLE {schema}.{table} RENAME TO {old}")
+        for path in files:
+            conn.execute(path.read_text(encoding="utf-8"))
+        conn.execute(f"INSERT INTO {schema}.{table} BY NAME SELECT * FROM {schema}.{old}")
+        conn.execute(f"DROP TABLE {schema}.{old}")
+        rebuilt.append(f"{schema}.{table}")
+        logger.warning("rebuilt %s.%s: its CHECK constraints changed", schema, table)
+    return rebuilt
+
+
 def apply_ddl(conn: duckdb.DuckDBPyConnection, files: list[Path] | None = None) -> list[str]:
     """Create or migrate every warehouse table from `sql/ddl/` (or `files`), in one transaction.
 
     Every statement is idempotent (`CREATE ... IF NOT EXISTS`, `ADD COLUMN IF NOT EXISTS`), so
-    running this on an existing warehouse only adds what is new. Returns the files applied.
+    running this on an existing warehouse only adds what is new; a table whose CHECK
+    constraints changed is rebuilt with its rows. Returns the files applied.
     """
     files = ddl_files() if files is None else files
     applied = []
@@ -86,6 +131,7 @@ def apply_ddl(conn: duckdb.DuckDBPyConnection, files: list[Path] | None = None) 
         for path in files:
             conn.execute(path.read_text(encoding="utf-8"))
             applied.append(path.name)
+        rebuild_tables_with_changed_checks(conn, files)
         now = datetime.now(UTC).replace(tzinfo=None)
         for path in files:
             checksum = hashlib.sha256(path.read_bytes()).hexdigest()

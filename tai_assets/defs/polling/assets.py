@@ -92,7 +92,10 @@ SERVER_SPECS = [
         "raw",
         "append",
         "Every poll of the game server's UDP query port, failures included: ok (count and "
-        "names), count_only (names unknown: over 100 online or no answer to 'c'), unreachable.",
+        "names), count_only (names unknown: over 100 online or no answer to 'c'), malformed "
+        "(the server answered, but its 'i' did not parse: up, count unknown), unreachable. "
+        "A name byte Windows-1251 leaves undefined is kept as a \\xNN escape "
+        "(`escaped_names` counts such names).",
         kinds={"udp"},
     ),
     _spec(

@@ -11,7 +11,7 @@ read-only data folder) until it can. A tick that fails to poll records the failu
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import dagster as dg
@@ -53,12 +53,14 @@ SENSOR_OF_SOURCE = {"server": SERVER_SENSOR, "worlds": WORLD_SENSOR}
 @dataclass
 class PollingCursor:
     """What a polling sensor remembers between ticks: the newest spool entry it requested a
-    run for, polls it took that the spool could not store yet, and how many ticks it skipped
-    without polling since it last purged its old ticks."""
+    run for, polls it took that the spool could not store yet, how many ticks it skipped
+    without polling since it last purged its old ticks, and (after a 429 with Retry-After) the
+    instant before which it must not poll."""
 
     requested_through: int = 0
     unspooled: list[dict] = field(default_factory=list)
     idle_ticks: int = 0
+    not_before: str | None = None
 
     def encode(self) -> str:
         """Return the cursor as ASCII text (any string a source sent survives it)."""
@@ -67,6 +69,7 @@ class PollingCursor:
                 "requested_through": self.requested_through,
                 "unspooled": encode_pending(self.unspooled),
                 "idle_ticks": self.idle_ticks,
+                "not_before": self.not_before,
             }
         )
 
@@ -80,6 +83,7 @@ class PollingCursor:
             int(state.get("requested_through", 0)),
             decode_pending(state.get("unspooled")),
             int(state.get("idle_ticks", 0)),
+            state.get("not_before"),
         )
 
 
@@ -132,6 +136,7 @@ def spool_and_maybe_request(
     source: str,
     record: dict,
     summary: str,
+    not_before: str | None = None,
 ) -> dg.SensorResult:
     """Append the poll to the spool, then request an ingest run when TAI_POLL_BATCH polls
     have arrived since the last request; return the tick's result.
@@ -141,6 +146,7 @@ def spool_and_maybe_request(
     """
     summary = storable_text(summary) or ""
     cursor = read_cursor(context)
+    cursor.not_before = not_before
     takes = [*cursor.unspooled, record]
     try:
         spool.spool().append(source, takes)
@@ -172,7 +178,7 @@ def describe_server_poll(record: dict) -> str:
         return f"server ok: {record.get('online')} online"
     if record["status"] == "count_only":
         return f"server count_only: {record.get('online')} online ({record.get('error')})"
-    return f"server unreachable ({record.get('error')})"
+    return f"server {record['status']} ({record.get('error')})"
 
 
 def initialized_once(resources: Mapping[str, dg.ConfigurableResource]) -> Callable[[str], Any]:
@@ -237,18 +243,29 @@ def build_polling_sensors(
         reason = chrono.missing_credentials()
         if reason:
             return skip_without_polling(context, "worlds", polling, reason)
+        waiting_until = read_cursor(context).not_before
+        if waiting_until and utc_now() < datetime.fromisoformat(waiting_until):
+            reason = f"the API asked to wait (Retry-After) until {waiting_until}: poll skipped"
+            return skip_without_polling(context, "worlds", polling, reason)
         result = chrono.poll()
-        record = world_record(result, utc_now())  # stamped when the answer is in
+        answered_at = utc_now()  # the poll is stamped when its answer is in
+        record = world_record(result, answered_at)
         invalid = sum(1 for w in result.worlds if not w.valid)
+        not_before = None
         if result.status == "ok":
             summary = f"worlds ok: {len(result.worlds)} listed"
             if invalid:
                 summary += f", {invalid} failed validation (kept as 'invalid' rows)"
                 context.log.warning(summary)
         else:
-            summary = f"worlds unreachable ({result.error})"
+            summary = f"worlds {result.status} ({result.error})"
+            if result.status == "auth_failed":
+                context.log.error(summary)
+            if result.retry_after_seconds:
+                wait = timedelta(seconds=result.retry_after_seconds)
+                not_before = (answered_at + wait).isoformat()
         return spool_and_maybe_request(
-            context, polling, resource("spool"), "worlds", record, summary
+            context, polling, resource("spool"), "worlds", record, summary, not_before
         )
 
     return [server_poll_sensor, world_poll_sensor]

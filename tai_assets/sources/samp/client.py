@@ -25,7 +25,7 @@ from tai_assets.sources.samp.protocol import (
     parse_info,
 )
 
-Status = Literal["ok", "count_only", "unreachable"]
+Status = Literal["ok", "count_only", "malformed", "unreachable"]
 
 #: open.mp answers ``c`` only up to this many players online.
 MAX_LISTED_PLAYERS = 100
@@ -39,7 +39,9 @@ class ServerPollResult:
     """The outcome of one poll of a game server.
 
     ``player_names`` is set only when ``status == "ok"``; ``error`` says why a poll is
-    ``count_only`` or ``unreachable``; ``latency_ms`` is the round trip of the ``i`` answer.
+    ``count_only``, ``malformed`` (the server answered ``i``, but not in a form that parses: up,
+    count unknown) or ``unreachable``; ``latency_ms`` is the round trip of the ``i`` answer;
+    ``escaped_names`` counts names that held bytes Windows-1251 does not define.
     """
 
     status: Status
@@ -49,6 +51,7 @@ class ServerPollResult:
     player_names: list[str] | None
     error: str | None
     latency_ms: float | None
+    escaped_names: int = 0
 
 
 def _unreachable(error: str) -> ServerPollResult:
@@ -93,6 +96,7 @@ class _Exchange:
         self.ip = ip
         self.port = port
         self.deadline = deadline
+        self.malformed_answers = 0
 
     def ask(
         self, opcode: bytes, timeout_s: float, attempts: int, parse: Callable[[bytes, bytes], Any]
@@ -131,6 +135,7 @@ class _Exchange:
                     parsed = parse(data, header)
                 except MalformedPacketError as exc:
                     last_malformed = f"malformed {opcode.decode()!r} answer: {exc}"
+                    self.malformed_answers += 1
                     continue
                 return parsed, None, (time.monotonic() - sent_at) * 1000.0
         if last_malformed:
@@ -154,8 +159,8 @@ def query_server(
     if at most 100 players are online. The whole call, name resolution included, ends within
     ``budget_s`` seconds. Datagrams from another address or with another header/opcode are
     ignored; a malformed answer counts as a failed attempt. Never raises for network or
-    protocol problems: they come back as ``unreachable`` (no usable ``i`` answer) or
-    ``count_only`` (count known, names not).
+    protocol problems: they come back as ``malformed`` (``i`` answered, never parseably),
+    ``unreachable`` (no ``i`` answer at all) or ``count_only`` (count known, names not).
     """
     started = time.monotonic()
     deadline = started + budget_s
@@ -171,6 +176,8 @@ def query_server(
         sock.setblocking(False)
         exchange = _Exchange(sock, ip, port, deadline)
         info, error, rtt = exchange.ask(b"i", timeout_s, attempts, parse_info)
+        if info is None and exchange.malformed_answers:
+            return ServerPollResult("malformed", None, None, None, None, error, None)
         if info is None:
             return _unreachable(error or "no answer")
         base = {
@@ -200,7 +207,11 @@ def query_server(
             if again is not None and again.players >= len(players):
                 base.update(online=again.players, max_players=again.max_players)
         return ServerPollResult(
-            status="ok", player_names=[p.name for p in players], error=None, **base
+            status="ok",
+            player_names=[p.name for p in players],
+            error=None,
+            escaped_names=sum(1 for p in players if p.escaped),
+            **base,
         )
     except Exception as exc:  # a poll must never raise: record whatever went wrong
         return _unreachable(f"unexpected error: {type(exc).__name__}: {exc}")

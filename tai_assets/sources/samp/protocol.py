@@ -20,6 +20,7 @@ trailing bytes raises :class:`MalformedPacketError`.
 from __future__ import annotations
 
 import ipaddress
+import re
 import struct
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -49,10 +50,36 @@ class ServerInfo:
 
 @dataclass(frozen=True)
 class PlayerEntry:
-    """One player of a ``c`` (client list) answer."""
+    """One player of a ``c`` (client list) answer; ``escaped`` when its name held bytes that
+    are not Windows-1251 (see :func:`decode_text`)."""
 
     name: str
     score: int
+    escaped: bool = False
+
+
+_ESCAPED_BYTE = re.compile(rb"\\x([0-9a-f]{2})")
+
+
+def decode_text(raw: bytes) -> tuple[str, bool]:
+    """Return ``raw`` decoded from Windows-1251, and whether it needed escapes.
+
+    A byte Windows-1251 leaves undefined (0x98) becomes the four characters ``\\x98``, not
+    U+FFFD: two names that differ only there stay two names, and :func:`encode_text` gives the
+    original bytes back. (SA-MP nicknames cannot hold a backslash, so the escape is unambiguous
+    for them.)
+    """
+    try:
+        return raw.decode(ENCODING), False
+    except UnicodeDecodeError:
+        return raw.decode(ENCODING, errors="backslashreplace"), True
+
+
+def encode_text(value: str) -> bytes:
+    """Return the Windows-1251 bytes of ``value``, turning ``\\xNN`` escapes back into bytes
+    (the inverse of :func:`decode_text`); characters cp1251 lacks become ``?``."""
+    encoded = value.encode(ENCODING, errors="replace")
+    return _ESCAPED_BYTE.sub(lambda m: bytes([int(m.group(1), 16)]), encoded)
 
 
 @dataclass(frozen=True)
@@ -122,7 +149,7 @@ def parse_request(data: bytes) -> Request | None:
 
 
 def _text(value: str) -> bytes:
-    return value.encode(ENCODING, errors="replace")
+    return encode_text(value)
 
 
 def _check_header(request_header: bytes) -> bytes:
@@ -207,8 +234,11 @@ class _Reader:
         return struct.unpack(fmt, self.take(struct.calcsize(fmt), field))
 
     def text(self, length_fmt: str, field: str) -> str:
+        return self.text_and_escaped(length_fmt, field)[0]
+
+    def text_and_escaped(self, length_fmt: str, field: str) -> tuple[str, bool]:
         (length,) = self.unpack(length_fmt, f"{field} length")
-        return self.take(length, field).decode(ENCODING, errors="replace")
+        return decode_text(self.take(length, field))
 
     def finish(self) -> None:
         if self.pos != len(self.body):
@@ -256,9 +286,9 @@ def parse_clients(data: bytes, request_header: bytes) -> list[PlayerEntry]:
     (count,) = reader.unpack("<H", "player count")
     players = []
     for index in range(count):
-        name = reader.text("<B", f"name of player {index}")
+        name, escaped = reader.text_and_escaped("<B", f"name of player {index}")
         (score,) = reader.unpack("<i", f"score of player {index}")
-        players.append(PlayerEntry(name=name, score=score))
+        players.append(PlayerEntry(name=name, score=score, escaped=escaped))
     reader.finish()
     return players
 
