@@ -104,11 +104,12 @@ def test_check_functions():
     assert check_ids_unique(_frame([1, 2, 3]), 4).passed
     assert not check_ids_unique(_frame([1, 2, 2]), 0).passed
 
-    drift = analyze_drift([_entry(1, 3, 250), _entry(2, 3, 260)])
-    assert check_row_count(248, 2, drift, partial=False).passed
-    assert check_row_count(258, 0, drift, partial=False).passed
-    assert not check_row_count(240, 0, drift, partial=False).passed
-    assert not check_row_count(250, 0, drift, partial=True).passed
+    drift = analyze_drift([_entry(1, 3, 250), _entry(2, 3, 260)])  # the crawl ended at 260
+    assert check_row_count(258, 2, drift, partial=False).passed
+    assert check_row_count(261, 0, drift, partial=False).passed  # one deleted during the crawl
+    assert not check_row_count(250, 0, drift, partial=False).passed  # ten registrations missing
+    assert not check_row_count(248, 2, drift, partial=False).passed
+    assert not check_row_count(260, 0, drift, partial=True).passed
 
     bad = _frame(
         [1, 2, 3],

@@ -158,6 +158,7 @@ def players_snapshot_pages(
             "snapshot_time": manifest.snapshot_time,
             "pages": len(result.pages),
             "pages_fetched_this_run": result.pages_fetched,
+            "head_pages_reread": result.head_pages_reread,
             "pages_resumed": result.pages_resumed,
             "partial": result.partial,
             "records_listed": sum(p.records for p in result.pages),

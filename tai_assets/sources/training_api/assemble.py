@@ -41,16 +41,26 @@ def assemble_snapshot(
     """Return the snapshot built from every staged page of `stage`.
 
     Rows are sorted by ``id`` and unique on it; invalid records are in ``quarantine`` with the
-    page and position they came from and the reason.
+    page and position they came from and the reason. A page re-read at the end of the crawl
+    (the head of the list) contributes only the accounts no earlier page held: those who
+    registered while the crawl ran; the counts (records seen, duplicates, pages) are of the
+    crawl's pass.
     """
+    seen_ids: set[int] = set()
+    quarantined_records: set[str] = set()  # a re-read invalid record identical to one read
     chunks: list[pl.DataFrame] = []
     rows: list[tuple] = []
     quarantined: list[Quarantined] = []
     records_seen = 0
     pages = 0
     for entry, body in stage.iter_bodies():
-        pages += 1
+        pages += not entry.reread
         for position, raw in enumerate(body.get("data") or []):
+            account_id = raw.get("id") if isinstance(raw, dict) else None
+            if isinstance(account_id, int):
+                if entry.reread and account_id in seen_ids:
+                    continue
+                seen_ids.add(account_id)
             records_seen += 1
             result = normalize_record(
                 raw,
@@ -60,6 +70,10 @@ def assemble_snapshot(
                 snapshot_time=snapshot_time,
             )
             if isinstance(result, Quarantined):
+                if entry.reread and result.record in quarantined_records:
+                    records_seen -= 1
+                    continue
+                quarantined_records.add(result.record)
                 quarantined.append(result)
             else:
                 rows.append(result)

@@ -1,14 +1,21 @@
-"""The resumable crawl: every page from 1 to ``meta.last_page``, each staged once.
+"""The resumable crawl: every page from 1 to ``meta.last_page``, each staged once, then the head
+of the list again until it holds no account the crawl has not seen.
 
 The page count is re-read from every page's ``meta``: when accounts register during the crawl
 ``last_page`` (and ``total``) move, the crawl notices, logs it and follows the new value. Pages
 already staged by an earlier attempt of the same run family are skipped, so a re-executed run
 fetches each remaining page once and none twice. Records shifted from one page onto the next
 show up twice; they are de-duplicated on ``id`` when the snapshot is assembled.
+
+The API lists the newest accounts first, so one that registers while the crawl runs lands on a
+page already read. After the last page the crawl therefore re-reads the head (page 1, 2, ...)
+until a page shows an account it has already seen and it has seen as many accounts as the API
+says exist (`reread_head`): every account that exists when the crawl ends is then staged.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -61,7 +68,9 @@ def analyze_drift(pages: list[StagedPage]) -> DriftReport:
 
 @dataclass
 class CrawlResult:
-    """What a crawl (this run's part of it) did."""
+    """What a crawl (this run's part of it) did: `pages` are the pass over every page, in
+    fetch order; `drift` also covers the head re-read, so its `last_total` is the API's total
+    when the crawl ended."""
 
     manifest: Manifest
     pages: list[StagedPage]
@@ -72,6 +81,65 @@ class CrawlResult:
     partial: bool
     progress: Progress
     fetched_page_numbers: list[int] = field(default_factory=list)
+    head_pages_reread: int = 0
+
+
+MAX_HEAD_REREADS = 10
+
+
+def _record_ids(body: dict) -> set[int]:
+    return {
+        record["id"]
+        for record in body.get("data") or []
+        if isinstance(record, dict) and isinstance(record.get("id"), int)
+    }
+
+
+def reread_head(
+    client: TrainingApiClient,
+    stage: PageStage,
+    *,
+    on_drift: Callable[[str], None] | None = None,
+) -> int:
+    """Re-read the head of the list until it holds nothing new; return the pages re-read.
+
+    Each round reads page 1, 2, ... and stops at the first page that holds an account already
+    staged; the rounds end once the accounts staged are at least the `total` the newest page
+    reported (accounts that registered during a round are then on page 1 of the next). At most
+    MAX_HEAD_REREADS rounds: under a registration storm the row-count check says what is left.
+    """
+    seen: set[int] = set()
+    for entry, body in stage.iter_bodies():
+        seen |= _record_ids(body)
+    first_round = 1 + max((entry.reread for entry in stage.pages()), default=0)
+    reread_pages = 0
+    for round_number in range(first_round, first_round + MAX_HEAD_REREADS):
+        number, total = 1, None
+        while True:
+            fetched = client.fetch(number)
+            meta = fetched.page.meta
+            entry = StagedPage(
+                page=number,
+                last_page=meta.last_page,
+                total=meta.total,
+                records=len(fetched.page.data),
+                fetched_at=utc_now().isoformat(),
+                reread=round_number,
+            )
+            stage.write_page(entry, fetched.body)
+            reread_pages += 1
+            ids = _record_ids(json.loads(fetched.body))
+            new = ids - seen
+            seen |= ids
+            total = meta.total
+            if new and on_drift is not None:
+                on_drift(f"head re-read {round_number}: {len(new)} accounts new on page {number}")
+            if len(new) < len(ids) or not ids or number >= meta.last_page:
+                break
+            number += 1
+        if total is None or len(seen) >= total:
+            break
+    return reread_pages
 
 
 def crawl(
@@ -134,10 +202,12 @@ def crawl(
         if on_progress is not None and tracker.due():
             on_progress(tracker.snapshot())
         number += 1
+    head_pages_reread = 0 if partial else reread_head(client, stage, on_drift=on_drift)
     progress = tracker.snapshot()
     if on_progress is not None:
         on_progress(progress)
-    pages = stage.pages()
+    staged_pages = stage.pages()
+    pages = [entry for entry in staged_pages if not entry.reread]
     manifest.complete = True
     manifest.partial = partial
     stage.write_manifest(manifest)
@@ -147,8 +217,9 @@ def crawl(
         pages_resumed=len(pages) - len(fetched),
         pages_fetched=len(fetched),
         fetch_stats=client.stats,
-        drift=analyze_drift(pages),
+        drift=analyze_drift(staged_pages),
         partial=partial,
         progress=progress,
         fetched_page_numbers=fetched,
+        head_pages_reread=head_pages_reread,
     )

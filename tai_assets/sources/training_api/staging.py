@@ -36,6 +36,7 @@ class StagedPage:
     total: int | None
     records: int
     fetched_at: str  # ISO 8601, aware UTC
+    reread: int = 0  # 0: the crawl's pass over every page; n: the n-th re-read of the head
 
 
 @dataclass
@@ -72,9 +73,11 @@ class PageStage:
         """Return the path of the page index file."""
         return self.directory / "index.jsonl"
 
-    def page_path(self, page: int) -> Path:
-        """Return the file a page's body is staged in."""
-        return self.directory / f"page-{page:05d}.json"
+    def page_path(self, page: int, reread: int = 0) -> Path:
+        """Return the file a page's body is staged in (a head re-read keeps its own file: it
+        adds to the first read of that page, it does not replace it)."""
+        prefix = f"reread-{reread}-" if reread else ""
+        return self.directory / f"{prefix}page-{page:05d}.json"
 
     @contextmanager
     def lock(self) -> Iterator[None]:
@@ -136,32 +139,32 @@ class PageStage:
             lines = self.index_path.read_text(encoding="utf-8").splitlines()
         except FileNotFoundError:
             return []
-        latest: dict[int, StagedPage] = {}
+        latest: dict[tuple[int, int], StagedPage] = {}
         for line in lines:
             try:
                 entry = StagedPage(**json.loads(line))
             except (json.JSONDecodeError, TypeError):
                 continue
-            if self.page_path(entry.page).exists():
-                latest.pop(entry.page, None)
-                latest[entry.page] = entry
+            if self.page_path(entry.page, entry.reread).exists():
+                latest.pop((entry.reread, entry.page), None)
+                latest[(entry.reread, entry.page)] = entry
         return list(latest.values())
 
     def write_page(self, entry: StagedPage, body: bytes) -> None:
         """Stage a page's body, then record it in the index (in that order, for crash safety)."""
         self.directory.mkdir(parents=True, exist_ok=True)
-        _atomic_write(self.page_path(entry.page), body)
+        _atomic_write(self.page_path(entry.page, entry.reread), body)
         with self.index_path.open("a", encoding="utf-8") as index:
             index.write(json.dumps(asdict(entry)) + "\n")
 
-    def read_page(self, page: int) -> dict[str, Any]:
+    def read_page(self, page: int, reread: int = 0) -> dict[str, Any]:
         """Return a staged page's body, parsed."""
-        return json.loads(self.page_path(page).read_bytes())
+        return json.loads(self.page_path(page, reread).read_bytes())
 
     def iter_bodies(self) -> Iterator[tuple[StagedPage, dict[str, Any]]]:
         """Yield every staged page with its parsed body, in fetch order."""
         for entry in self.pages():
-            yield entry, self.read_page(entry.page)
+            yield entry, self.read_page(entry.page, entry.reread)
 
     def clear(self) -> None:
         """Remove everything staged for this partition."""
