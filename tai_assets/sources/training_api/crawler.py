@@ -109,7 +109,7 @@ def reread_head(
     MAX_HEAD_REREADS rounds: under a registration storm the row-count check says what is left.
     """
     seen: set[int] = set()
-    for entry, body in stage.iter_bodies():
+    for _entry, body in stage.iter_bodies():
         seen |= _record_ids(body)
     first_round = 1 + max((entry.reread for entry in stage.pages()), default=0)
     reread_pages = 0
