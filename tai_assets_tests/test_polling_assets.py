@@ -134,12 +134,8 @@ def test_every_polling_asset_reads_back(resources):
     server = loaded["raw_server_polls"].sort("polled_at")
     assert server["status"].to_list() == ["ok", "count_only", "unreachable", "ok"]
     assert server["player_names"][1] is None
-    assert loaded["server_online"].sort("changed_at")["status"].to_list() == [
-        "up",
-        "up",
-        "down",
-        "up",
-    ]
+    # One unreachable poll is a lost datagram, not an outage (OUTAGE_POLLS = 2): no `down`.
+    assert loaded["server_online"].sort("changed_at")["status"].to_list() == ["up", "up", "up"]
     assert sorted(loaded["player_sessions"]["player"].to_list()) == ["Vasya", "Петя"]
     worlds = loaded["raw_world_polls"].sort("polled_at", "world_index")
     assert worlds["status"].to_list() == ["ok", "ok", "invalid", "unreachable", "ok"]

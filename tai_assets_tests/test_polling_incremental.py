@@ -154,29 +154,58 @@ def test_world_batches_in_any_order_equal_a_full_rebuild(polls, data):
 
 
 def test_full_rebuild_follows_the_rules_on_a_known_stream():
-    """Hand-checked: gaps, count_only polls and an outage on a known poll stream."""
-    t = [START + timedelta(minutes=m) for m in (0, 1, 2, 3, 10, 11, 20)]
+    """Hand-checked: gaps, count_only polls, a lost poll and an outage on a known stream."""
+    t = [START + timedelta(minutes=m) for m in (0, 1, 2, 3, 10, 11, 20, 21, 22, 23)]
     polls = [
         dict(polled_at=t[0].isoformat(), status="ok", online=1, player_names=["A"]),
         dict(polled_at=t[1].isoformat(), status="count_only", online=120),
-        dict(polled_at=t[2].isoformat(), status="unreachable"),
+        dict(polled_at=t[2].isoformat(), status="unreachable"),  # one lost poll: no outage
         dict(polled_at=t[3].isoformat(), status="ok", online=1, player_names=["A"]),
         dict(polled_at=t[4].isoformat(), status="ok", online=1, player_names=["B"]),
         dict(polled_at=t[5].isoformat(), status="ok", online=2, player_names=["A"]),
         dict(polled_at=t[6].isoformat(), status="ok", online=1, player_names=["A"]),
+        dict(polled_at=t[7].isoformat(), status="unreachable"),  # two in a row: an outage
+        dict(polled_at=t[8].isoformat(), status="unreachable"),
+        dict(polled_at=t[9].isoformat(), status="ok", online=1, player_names=["A"]),
     ]
     with connection.connect(":memory:") as conn:
         ingest_server(conn, polls, None)
         sessions = table(conn, "core.player_sessions", "player, session_start")
         online = table(conn, "core.server_online", "changed_at")
     # A: 0..3 (count_only and unreachable polls neither end nor extend), gap 3→11 = 8 min > 5 min
-    # splits; 11→20 = 9 min > 5 min splits again. B: a single sighting.
-    assert sessions == [("A", t[0], t[3]), ("A", t[5], t[5]), ("A", t[6], t[6]), ("B", t[4], t[4])]
+    # splits; 11→20 = 9 min > 5 min splits again; 20→23 is one session. B: a single sighting.
+    assert sessions == [("A", t[0], t[3]), ("A", t[5], t[5]), ("A", t[6], t[9]), ("B", t[4], t[4])]
+    # The lost poll at t[2] writes no `down` (nor an `up` after it); t[7], t[8] are an outage
+    # from the first of them (OUTAGE_POLLS = 2).
     assert online == [
         (t[0], "up", 1, None),
         (t[1], "up", 120, None),
-        (t[2], "down", None, None),
         (t[3], "up", 1, None),
         (t[5], "up", 2, None),
         (t[6], "up", 1, None),
+        (t[7], "down", None, None),
+        (t[9], "up", 1, None),
     ]
+
+
+def test_an_outage_that_grows_across_batches_is_dated_from_its_first_failed_poll():
+    """A failed poll ends one batch (no outage yet); the next batch brings the second one:
+    the outage is then dated back to the first, exactly as a full rebuild has it."""
+    t = [START + timedelta(minutes=m) for m in range(5)]
+    polls = [
+        dict(polled_at=t[0].isoformat(), status="ok", online=3, player_names=["A"]),
+        dict(polled_at=t[1].isoformat(), status="unreachable"),
+        dict(polled_at=t[2].isoformat(), status="unreachable"),
+        dict(polled_at=t[3].isoformat(), status="unreachable"),
+        dict(polled_at=t[4].isoformat(), status="ok", online=3, player_names=["A"]),
+    ]
+    with connection.connect(":memory:") as incremental, connection.connect(":memory:") as full:
+        for batch in (polls[:2], polls[2:3], polls[3:]):
+            ingest_server(incremental, batch, window_of(server_polls_frame(batch)))
+            if batch is polls[:2]:
+                first = table(incremental, "core.server_online", "changed_at")
+                assert first == [(t[0], "up", 3, None)]  # one failure so far: no outage
+        ingest_server(full, polls, None)
+        grown = table(incremental, "core.server_online", "changed_at")
+        assert grown == table(full, "core.server_online", "changed_at")
+    assert grown == [(t[0], "up", 3, None), (t[1], "down", None, None), (t[4], "up", 3, None)]

@@ -128,16 +128,34 @@ def _empty_sessions(entity: str) -> pl.DataFrame:
     )
 
 
-def derive_server_online(conn: duckdb.DuckDBPyConnection, window: Window | None) -> TableChange:
-    """Return the change to `core.server_online` for new server polls in `window` (None: all)."""
+# How many consecutive failed polls make an outage in `core.server_online` (at the default
+# 60 s interval: two minutes without an answer). One lost poll is not an outage.
+OUTAGE_POLLS = 2
+
+
+def outage_window(conn: duckdb.DuckDBPyConnection, window: Window) -> Window:
+    """Return `window` widened to whole runs of failed server polls at its edges."""
+    ((start, end),) = conn.execute(
+        read_sql("transforms/server_outage_window.sql"), window.params()
+    ).fetchall()
+    return Window(start, end)
+
+
+def derive_server_online(
+    conn: duckdb.DuckDBPyConnection, window: Window | None, outage_polls: int = OUTAGE_POLLS
+) -> TableChange:
+    """Return the change to `core.server_online` for new server polls in `window` (None: all);
+    `outage_polls` consecutive failed polls make an outage (see `server_online.sql`)."""
     if window is None:
         stored = _frame(conn, "SELECT changed_at FROM core.server_online")
         window = raw_window(conn, "raw.raw_server_polls")
         if window is None:
             return TableChange(_frame(conn, "SELECT * FROM core.server_online LIMIT 0"), stored)
     else:
+        window = outage_window(conn, window)
         stored = _frame(conn, read_sql("transforms/server_online_superseded.sql"), window.params())
-    changes = _frame(conn, read_sql("transforms/server_online.sql"), window.params())
+    params = {**window.params(), "outage_polls": outage_polls}
+    changes = _frame(conn, read_sql("transforms/server_online.sql"), params)
     return TableChange(upsert=changes, delete_keys=stored)
 
 

@@ -103,7 +103,10 @@ SERVER_SPECS = [
         "core",
         "merge",
         "The online-count timeseries: a row each time the count changes and each time the "
-        "server goes down or comes back.",
+        "server goes down or comes back. An outage is 2 or more consecutive unreachable polls "
+        "(two minutes at the default 60 s interval), dated from the first of them; a single "
+        "lost poll writes no row (raw_server_polls keeps it as it was). A malformed poll is up "
+        "with an unknown (NULL) count.",
         deps=["raw_server_polls"],
     ),
     _spec(
