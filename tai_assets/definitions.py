@@ -15,7 +15,7 @@ from tai_assets.defs.players import players_definitions
 from tai_assets.defs.players.resources import players_resources
 from tai_assets.defs.polling import polling_definitions
 from tai_assets.defs.polling.resources import polling_resources
-from tai_assets.defs.resources import warehouse_resources
+from tai_assets.defs.resources import fixed_resources, warehouse_resources
 from tai_assets.settings import Settings, current_settings
 
 
@@ -31,14 +31,15 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:
-    """Return tai's Definitions for the given settings."""
+    """Return tai's Definitions for the given settings; no run can reconfigure their resources
+    (see `fixed_resources`)."""
     resources = build_resources(settings)
     return dg.Definitions.merge(
         polling_definitions(settings, resources),
         players_definitions(),
         analytics_definitions(),
         maintenance_definitions(settings),
-        dg.Definitions(resources=resources),
+        dg.Definitions(resources=fixed_resources(resources)),
     )
 
 

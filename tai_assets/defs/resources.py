@@ -1,6 +1,6 @@
 """The resources of the code location, built from `Settings` (secrets only through `EnvVar`)."""
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
 import dagster as dg
@@ -34,6 +34,27 @@ def secret(name: str, is_set: bool) -> dg.EnvVar | None:
     The value itself is read by Dagster when the resource is built, so it never appears in the
     definitions, run config or the UI."""
     return dg.EnvVar(name) if is_set else None
+
+
+def fixed_resources(
+    resources: Mapping[str, dg.ConfigurableResource | dg.ConfigurableIOManager],
+) -> dict[str, dg.ResourceDefinition]:
+    """Return the resources initialized now (EnvVars resolved) and fixed for every run.
+
+    A `ConfigurableResource` handed to `Definitions` can be reconfigured by any run's config
+    (`resources: {telegram: {config: {api_base_url: ..., bot_token: {env: CHRONO_TOKEN}}}}`),
+    which would send a secret to any host. A hardcoded resource has no config to override:
+    the hosts that receive secrets, and the variables they are read from, are the ones the
+    settings named when the code location loaded.
+    """
+    fixed: dict[str, dg.ResourceDefinition] = {}
+    for key, resource in resources.items():
+        value = resource.process_config_and_initialize()
+        if isinstance(value, dg.IOManager):
+            fixed[key] = dg.IOManagerDefinition.hardcoded_io_manager(value)
+        else:
+            fixed[key] = dg.ResourceDefinition.hardcoded_resource(value)
+    return fixed
 
 
 def warehouse_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
