@@ -85,6 +85,10 @@ class Settings(BaseSettings):
     web_port: int = _env("TAI_WEB_PORT", default=3000, ge=1, le=65535)
     code_server_port: int = _env("TAI_CODE_SERVER_PORT", default=4266, ge=1, le=65535)
     dagster_dev: bool = _env("TAI_DAGSTER_DEV", default=False)
+    web_read_only: bool = _env("TAI_WEB_READ_ONLY", default=False)
+    web_allowed_hosts_setting: Annotated[tuple[str, ...], NoDecode] = _env(
+        "TAI_WEB_ALLOWED_HOSTS", default=()
+    )
 
     @field_validator("log_level")
     @classmethod
@@ -102,6 +106,13 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             names = tuple(name.strip() for name in value.split(",") if name.strip())
             return names or DEFAULT_BOTS
+        return value
+
+    @field_validator("web_allowed_hosts_setting", mode="before")
+    @classmethod
+    def _split_hosts(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(host.strip() for host in value.split(",") if host.strip())
         return value
 
     @model_validator(mode="after")
@@ -128,6 +139,13 @@ class Settings(BaseSettings):
     def crawl_staging_dir(self) -> Path:
         """Where crawled pages are checkpointed (default `<data_dir>/staging/players_snapshot`)."""
         return self.crawl_staging_dir_setting or self.data_dir / "staging" / "players_snapshot"
+
+    @property
+    def web_allowed_hosts(self) -> tuple[str, ...]:
+        """The Host values the webserver answers (TAI_WEB_ALLOWED_HOSTS, default
+        `127.0.0.1:<port>` and `localhost:<port>`); a reverse proxy adds its public name."""
+        default = (f"127.0.0.1:{self.web_port}", f"localhost:{self.web_port}")
+        return self.web_allowed_hosts_setting or default
 
     @property
     def chrono_configured(self) -> bool:

@@ -159,3 +159,28 @@ def test_tick_purging_takes_the_arguments_tai_passes():
     assert {"SKIPPED", "SUCCESS"} <= {status.name for status in TickStatus}
     assert {"instigator_origin_id", "selector_id", "instigator_data"} <= set(dir(InstigatorState))
     assert "last_tick_timestamp" in SensorInstigatorData._fields
+
+
+def test_the_webserver_builds_its_app_where_tai_wraps_it():
+    import dagster_webserver.cli as webserver_cli
+
+    source = inspect.getsource(webserver_cli.host_dagster_ui_with_workspace_process_context)
+    assert "create_app_from_workspace_process_context(" in source
+    assert "uvicorn.run(" in source
+
+
+def test_guarding_wraps_the_app_once_and_refuses_to_start_unguarded():
+    from types import SimpleNamespace
+
+    from tai_assets.dagster_internals.cli import guard_webserver
+    from tai_assets.deploy.web_guard import WebGuard
+
+    module = SimpleNamespace(create_app_from_workspace_process_context=lambda *a, **k: "app")
+    assert guard_webserver(["127.0.0.1:3000"], module)
+    wrapped = module.create_app_from_workspace_process_context
+    assert guard_webserver(["127.0.0.1:3000"], module)
+    assert module.create_app_from_workspace_process_context is wrapped
+    app = wrapped()
+    assert isinstance(app, WebGuard) and app.app == "app"
+    with pytest.raises(RuntimeError, match="create_app_from_workspace_process_context"):
+        guard_webserver(["127.0.0.1:3000"], SimpleNamespace())

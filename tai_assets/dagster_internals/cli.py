@@ -8,6 +8,8 @@
   every second (to notice a restart), and the daemon reloads the whole workspace snapshot every
   minute. With one code server that changes only when `./tai run` restarts, that was about 0.9 %
   of a core across the three processes (measured with py-spy).
+- A guard in front of the webserver's app (`tai_assets.deploy.web_guard`): wrong Host,
+  foreign Origin and GraphQL by GET are refused.
 - Run workers forked from a warm process. The code server starts each run in a fresh `spawn`
   process, which spends about 3 CPU-s of its ~5 importing Dagster and tai before running a
   one-step ingest. Here the code server uses a `forkserver` that has imported them once: each
@@ -21,6 +23,9 @@ and a name a new Dagster release no longer has is a warning, not a failure (test
 import multiprocessing
 import sys
 import warnings
+
+from tai_assets.deploy.web_guard import WebGuard
+from tai_assets.settings import Settings
 
 # (module, constant, tai's value): seconds between asks for the code server's id (Dagster: 1),
 # and between the daemon's full workspace reloads (Dagster: 60; it must stay under the daemon's
@@ -89,6 +94,29 @@ def fork_run_workers(
     return True
 
 
+def guard_webserver(allowed_hosts: list[str], cli_module=None) -> bool:
+    """Wrap the app dagster-webserver serves in `WebGuard`; return True when it is wrapped.
+
+    dagster-webserver builds its app with `create_app_from_workspace_process_context` and
+    serves it with uvicorn in the same function, so the builder is replaced by one that wraps
+    what it returns. Without that function the webserver cannot start unguarded: this raises.
+    """
+    if cli_module is None:
+        import dagster_webserver.cli as cli_module
+    build = getattr(cli_module, "create_app_from_workspace_process_context", None)
+    if build is None:
+        raise RuntimeError("dagster-webserver has no create_app_from_workspace_process_context")
+    if getattr(build, "_tai_guarded", False):
+        return True
+
+    def guarded(*args, **kwargs):
+        return WebGuard(build(*args, **kwargs), allowed_hosts)
+
+    guarded._tai_guarded = True
+    cli_module.create_app_from_workspace_process_context = guarded
+    return True
+
+
 def main(argv: list[str]) -> None:
     """Start the Dagster command named by argv[0] with the rest of argv: the code server with
     its forkserver, the daemon and the webserver with tai's polling intervals."""
@@ -100,6 +128,8 @@ def main(argv: list[str]) -> None:
         fork_run_workers()
     else:
         apply_polling_intervals()
+    if argv[0] == "dagster-webserver":
+        guard_webserver(list(Settings().web_allowed_hosts))
     sys.argv = argv
     getattr(__import__(module_name, fromlist=[function]), function)()
 

@@ -41,13 +41,16 @@ GROUPS_FILE = "tai-serve.groups"
 PR_SET_PDEATHSIG = 1
 
 
-def commands(code_port: int, web_port: int, level: str) -> list[list[str]]:
-    """Return the command lines of the code server, the daemon and the webserver."""
+def commands(code_port: int, web_port: int, level: str, read_only: bool = False) -> list[list[str]]:
+    """Return the command lines of the code server, the daemon and the webserver (with
+    `--read-only` when `read_only`: no launching, no sensor or schedule switches)."""
     grpc = ["--grpc-host", "127.0.0.1", "--grpc-port", str(code_port)]
     code = ["-m", "tai_assets.definitions", "--location-name", "tai", "-h", "127.0.0.1"]
     tuned = [sys.executable, "-m", "tai_assets.dagster_internals.cli"]  # see its docstring
     code_server = [*tuned, "dagster", "api", "grpc", *code, "-p", str(code_port)]
     web = ["-h", "127.0.0.1", "-p", str(web_port), "--dagster-log-level", level]
+    if read_only:
+        web.append("--read-only")
     return [
         [*code_server, "--log-level", level],
         [*tuned, "dagster-daemon", "run", *grpc, "--log-level", level],
@@ -322,7 +325,9 @@ def serve() -> int:
         if settings.dagster_dev:
             supervisor.start("dagster dev", dev_command(web_port, level))
         else:
-            code_server_command, daemon, webserver = commands(code_port, web_port, level)
+            code_server_command, daemon, webserver = commands(
+                code_port, web_port, level, settings.web_read_only
+            )
             code_server = supervisor.start("code server", code_server_command)
             while not code_server_ready(code_port):
                 if not code_server.alive():
