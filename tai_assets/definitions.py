@@ -8,6 +8,8 @@ import logging
 
 import dagster as dg
 
+from tai_assets.defs.alerts import alerts_definitions
+from tai_assets.defs.alerts.resources import alert_resources
 from tai_assets.defs.analytics import analytics_definitions
 from tai_assets.defs.analytics.resources import analytics_resources
 from tai_assets.defs.maintenance import maintenance_definitions
@@ -27,6 +29,7 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
         **polling_resources(settings),
         **players_resources(settings),
         **analytics_resources(settings),
+        **alert_resources(settings),
     }
 
 
@@ -39,6 +42,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         players_definitions(),
         analytics_definitions(),
         maintenance_definitions(settings),
+        alerts_definitions(),
         dg.Definitions(resources=fixed_resources(resources)),
     )
 

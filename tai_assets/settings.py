@@ -79,6 +79,8 @@ class Settings(BaseSettings):
     retention_exclude_before: date = _env("TAI_RETENTION_EXCLUDE_BEFORE", default=date(2018, 1, 1))
     telegram_bot_token: SecretStr | None = _env("TELEGRAM_BOT_TOKEN", default=None)
     telegram_channel_id: str | None = _env("TELEGRAM_CHANNEL_ID", default=None)
+    telegram_alert_chat_id: str | None = _env("TELEGRAM_ALERT_CHAT_ID", default=None)
+    alert_down_minutes: int = _env("TAI_ALERT_DOWN_MINUTES", default=10, ge=1)
 
     # Dagster deployment
     dagster_home: Path = _env("DAGSTER_HOME", default=PROJECT_DIR / ".dagster_home")
@@ -151,6 +153,11 @@ class Settings(BaseSettings):
     def chrono_configured(self) -> bool:
         """True when both CHRONO_LOGIN and CHRONO_TOKEN are set (world polling is on)."""
         return bool(self.chrono_login) and self.chrono_token is not None
+
+    @property
+    def alerts_configured(self) -> bool:
+        """True when both TELEGRAM_BOT_TOKEN and TELEGRAM_ALERT_CHAT_ID are set."""
+        return self.telegram_bot_token is not None and bool(self.telegram_alert_chat_id)
 
     @property
     def telegram_configured(self) -> bool:

@@ -60,11 +60,11 @@ SCHEDULES = {
 }  # fmt: skip
 SENSORS = {
     "server_poll_sensor", "world_poll_sensor", "polling_freshness_sensor",
-    "player_retention_sensor",
+    "player_retention_sensor", "alerts_sensor",
 }  # fmt: skip
 RESOURCES = {
     "io_manager", "warehouse", "spool", "game_server", "chrono", "polling", "training_api",
-    "analytics_settings", "telegram",
+    "analytics_settings", "telegram", "alerts",
 }  # fmt: skip
 
 

@@ -184,3 +184,25 @@ def test_guarding_wraps_the_app_once_and_refuses_to_start_unguarded():
     assert isinstance(app, WebGuard) and app.app == "app"
     with pytest.raises(RuntimeError, match="create_app_from_workspace_process_context"):
         guard_webserver(["127.0.0.1:3000"], SimpleNamespace())
+
+
+def test_the_latest_check_execution_is_read_where_tai_reads_it():
+    import dagster as dg
+    from dagster._core.storage.asset_check_execution_record import (
+        AssetCheckExecutionRecordStatus,
+    )
+
+    from tai_assets.dagster_internals.check_history import failed_checks
+
+    assert {"SUCCEEDED", "FAILED"} <= {status.name for status in AssetCheckExecutionRecordStatus}
+    spec = dg.AssetCheckSpec("positive", asset="numbers")
+
+    @dg.asset(name="numbers", check_specs=[spec])
+    def numbers():
+        yield dg.Output(1)
+        yield dg.AssetCheckResult(check_name="positive", passed=False)
+
+    with dg.instance_for_test() as instance:
+        assert failed_checks(instance, [spec.key]) == []
+        dg.materialize([numbers], instance=instance, resources={"io_manager": dg.mem_io_manager})
+        assert failed_checks(instance, [spec.key]) == ["numbers:positive"]

@@ -132,6 +132,16 @@ class PollSpool:
             )
             conn.execute("COMMIT")
 
+    def recent(self, source: str, limit: int) -> list[dict]:
+        """Return the newest `limit` polls of `source`, delivered or not, newest first (the
+        spool keeps delivered polls a day)."""
+        with self._connect() as conn:
+            rows = conn.execute(
+                "SELECT record FROM polls WHERE source = ? ORDER BY seq DESC LIMIT ?",
+                [source, limit],
+            ).fetchall()
+        return [json.loads(text) for (text,) in rows]
+
     def newest_seq(self) -> int:
         """Return the newest spool entry's seq (0 for an empty spool)."""
         with self._connect() as conn:
