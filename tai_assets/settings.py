@@ -87,6 +87,8 @@ class Settings(BaseSettings):
     web_port: int = _env("TAI_WEB_PORT", default=3000, ge=1, le=65535)
     code_server_port: int = _env("TAI_CODE_SERVER_PORT", default=4266, ge=1, le=65535)
     dagster_dev: bool = _env("TAI_DAGSTER_DEV", default=False)
+    instance: Literal["sqlite", "postgres"] = _env("TAI_INSTANCE", default="sqlite")
+    postgres_url: SecretStr | None = _env("TAI_POSTGRES_URL", default=None)
     web_read_only: bool = _env("TAI_WEB_READ_ONLY", default=False)
     web_allowed_hosts_setting: Annotated[tuple[str, ...], NoDecode] = _env(
         "TAI_WEB_ALLOWED_HOSTS", default=()
@@ -116,6 +118,17 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return tuple(host.strip() for host in value.split(",") if host.strip())
         return value
+
+    @model_validator(mode="after")
+    def _postgres_needs_its_url(self) -> Self:
+        if self.instance == "postgres":
+            url = self.postgres_url.get_secret_value() if self.postgres_url else ""
+            if not url.startswith("postgresql+psycopg2://"):
+                raise ValueError(
+                    "TAI_INSTANCE=postgres needs TAI_POSTGRES_URL=postgresql+psycopg2://"
+                    "user:password@host:port/database"
+                )
+        return self
 
     @model_validator(mode="after")
     def _known_timezone(self) -> Self:

@@ -25,3 +25,12 @@ def simulator(sim_clock):
     sim = Simulator(SimulatorConfig(seed=7, accounts=300), clock=sim_clock)
     with sim.serve("127.0.0.1") as running:
         yield sim, running
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A throwaway PostgreSQL server for the session (see `tai_assets_tests.support.postgres`)."""
+    from tai_assets_tests.support.postgres import throwaway_server
+
+    with throwaway_server() as url:
+        yield url

@@ -23,6 +23,7 @@ from tai_assets.deploy.serve import code_server_ready, commands, stop_processes
 from tai_assets.settings import PROJECT_DIR
 from tai_assets.simulator.launch import start_process, tai_environment
 from tai_assets_tests.support.ports import free_port
+from tai_assets_tests.support.postgres import fresh_database
 
 DEADLINE_SECONDS = 240
 TICK_RETENTION_SECONDS = 60
@@ -99,10 +100,18 @@ def forkservers_of(parent_pid: int) -> list[int]:
 
 
 @pytest.mark.slow
-def test_daemon_runs_the_sensors_and_their_runs_fill_the_warehouse(simulator_process, tmp_path):
+@pytest.mark.parametrize("storage", ["sqlite", "postgres"])
+def test_daemon_runs_the_sensors_and_their_runs_fill_the_warehouse(
+    simulator_process, tmp_path, request, monkeypatch, storage
+):
     home = tmp_path / "dagster_home"
     home.mkdir()
-    (home / "dagster.yaml").symlink_to(PROJECT_DIR / "deploy" / "dagster.yaml")
+    config = "dagster.yaml"
+    if storage == "postgres":
+        config = "dagster-postgres.yaml"
+        url = fresh_database(request.getfixturevalue("postgres_server"))
+        monkeypatch.setenv("TAI_POSTGRES_URL", url)
+    (home / "dagster.yaml").symlink_to(PROJECT_DIR / "deploy" / config)
     database = tmp_path / "data" / "tai.duckdb"
     env = {
         **os.environ,

@@ -22,16 +22,23 @@ from tai_assets.instance.dead_runs import STARTING_TIMEOUT_SECONDS, fail_dead_ru
 from tai_assets.instance.housekeeping import purge_old_runs
 from tai_assets.instance.prepare import LEGACY_POOL, prepare_instance
 from tai_assets.settings import PROJECT_DIR, Settings
+from tai_assets_tests.support.postgres import fresh_database
 
 T0 = datetime(2026, 1, 5, 18, 0, tzinfo=UTC)
 SERVER = {"tai/kind": "ingest", "tai/source": "server"}
 
 
-@pytest.fixture
-def instance(tmp_path, monkeypatch):
+@pytest.fixture(params=["sqlite", "postgres"])
+def instance(request, tmp_path, monkeypatch):
+    """tai's instance as deploy/ configures it: SQLite in DAGSTER_HOME, or PostgreSQL."""
     home = tmp_path / "dagster_home"
     home.mkdir()
-    (home / "dagster.yaml").symlink_to(PROJECT_DIR / "deploy" / "dagster.yaml")
+    config = "dagster.yaml"
+    if request.param == "postgres":
+        config = "dagster-postgres.yaml"
+        server = request.getfixturevalue("postgres_server")
+        monkeypatch.setenv("TAI_POSTGRES_URL", fresh_database(server))
+    (home / "dagster.yaml").symlink_to(PROJECT_DIR / "deploy" / config)
     monkeypatch.setenv("DAGSTER_HOME", str(home))
     monkeypatch.setenv("TAI_DATA_DIR", str(tmp_path / "data"))
     with dg.DagsterInstance.get() as instance:

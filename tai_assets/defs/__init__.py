@@ -1,1 +1,1 @@
-"""Dagster definitions, one package per domain: polling, players, analytics, maintenance."""
+"""Dagster definitions, one package per domain: polling, players, analytics, maintenance, alerts."""
