@@ -4,7 +4,7 @@ Started once per test session from the Debian `postgresql` package's binaries (`
 installs it): `initdb` and `pg_ctl` run as the `postgres` user in a fresh folder, the server
 listens on 127.0.0.1 on a free port with trust authentication, and is stopped at the end. Each
 test gets a database of its own. Without the binaries (or without root to run them as
-`postgres`) the tests skip and say why, unless TAI_REQUIRE_POSTGRES=1 (CI), where that fails.
+`postgres`) the tests skip and say why, unless TAI_REQUIRE_SERVICES=1 (CI), where that fails.
 """
 
 import glob
@@ -18,9 +18,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg2
-import pytest
 
 from tai_assets_tests.support.ports import free_port
+from tai_assets_tests.support.services import unavailable
 
 
 def postgres_bin() -> Path | None:
@@ -31,13 +31,6 @@ def postgres_bin() -> Path | None:
             return Path(folder)
     found = shutil.which("initdb")
     return Path(found).parent if found else None
-
-
-def unavailable(reason: str) -> None:
-    """Skip (or, when CI requires PostgreSQL, fail) with `reason`."""
-    if os.environ.get("TAI_REQUIRE_POSTGRES") == "1":
-        pytest.fail(f"PostgreSQL is required here: {reason}")
-    pytest.skip(reason)
 
 
 @contextmanager
