@@ -248,3 +248,26 @@ def test_asset_loads_back_as_a_polars_frame(database):
     loaded = defs.load_asset_value("scores")
     assert isinstance(loaded, pl.DataFrame)
     assert loaded.sort("player").rows() == [("a", 1, None)]
+
+
+def test_the_readme_backup_exports_read_only_and_restores_with_keys(tmp_path):
+    """README, production checklist: EXPORT DATABASE from a read-only connection, IMPORT into
+    a fresh file, and tai opens the restored file with its keys and checks in place."""
+    original, restored = str(tmp_path / "tai.duckdb"), str(tmp_path / "restored.duckdb")
+    with connection.connect(original) as conn:
+        conn.execute(
+            "INSERT INTO raw.raw_server_polls (polled_at, status, online) "
+            "VALUES ('2026-01-01 10:00', 'ok', 3), ('2026-01-01 10:01', 'unreachable', NULL)"
+        )
+    backup = tmp_path / "backup"
+    with duckdb.connect(original, read_only=True) as conn:
+        conn.execute(f"EXPORT DATABASE '{backup}' (FORMAT parquet)")
+    with duckdb.connect(restored) as conn:
+        conn.execute(f"IMPORT DATABASE '{backup}'")
+    with connection.connect(restored) as conn:
+        assert conn.execute("SELECT count(*) FROM raw.raw_server_polls").fetchall() == [(2,)]
+        with pytest.raises(duckdb.ConstraintException):
+            conn.execute(
+                "INSERT INTO raw.raw_server_polls (polled_at, status) "
+                "VALUES ('2026-01-01 10:00', 'ok')"
+            )
