@@ -9,6 +9,11 @@ stops everything, and prints:
 - runs launched, and bytes and CPU-seconds per run.
 
     .venv/bin/python benchmarks/measure_deployment.py   # 16 min warm-up, then an hour
+    .venv/bin/python benchmarks/measure_deployment.py --instance postgres
+
+With `--instance postgres` the instance is a throwaway PostgreSQL server (as the tests start
+one: Debian's postgresql, run as root): growth is the database's size, and the server's own
+processes count as the deployment's CPU ("postgres").
 """
 
 import argparse
@@ -78,12 +83,60 @@ def session_cpu(session_id: int, seen: dict[int, float], roles: dict[int, str]) 
 
 
 def sample_until(
-    deadline: float, session_id: int, seen: dict[int, float], roles: dict[int, str]
+    deadline: float,
+    session_id: int,
+    seen: dict[int, float],
+    roles: dict[int, str],
+    postmaster: int | None = None,
 ) -> None:
-    """Sample the session's processes twice a second until the deadline."""
+    """Sample the session's processes (and the PostgreSQL server's) twice a second until the
+    deadline."""
     while time.monotonic() < deadline:
         session_cpu(session_id, seen, roles)
+        if postmaster is not None:
+            postgres_cpu(postmaster, seen, roles)
         time.sleep(0.5)
+
+
+def postgres_cpu(postmaster: int, seen: dict[int, float], roles: dict[int, str]) -> None:
+    """Record the CPU-seconds of the PostgreSQL server: its postmaster and every child."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid = int(stat.parent.name)
+        if pid != postmaster and int(fields[1]) != postmaster:  # field 4 of stat: the parent
+            continue
+        seen[pid] = max(seen.get(pid, 0.0), (int(fields[11]) + int(fields[12])) / CLOCK_TICKS)
+        roles[pid] = "postgres"
+
+
+def postgres_bytes(url: str) -> tuple[int, Counter]:
+    """Return the instance database's size and the bytes of each of its tables (indexes
+    included)."""
+    import psycopg2
+
+    dsn = url.replace("postgresql+psycopg2://", "postgresql://")
+    with closing(psycopg2.connect(dsn)) as conn, conn.cursor() as cursor:
+        cursor.execute("SELECT pg_database_size(current_database())")
+        (total,) = cursor.fetchone()
+        cursor.execute(
+            "SELECT relname, pg_total_relation_size(oid) FROM pg_class "
+            "WHERE relkind = 'r' AND relnamespace = 'public'::regnamespace"
+        )
+        return int(total), Counter({f"pg/{name}": int(size) for name, size in cursor})
+
+
+def postmaster_pid(url: str) -> int:
+    """Return the pid of the PostgreSQL server behind `url` (the parent of a backend)."""
+    import psycopg2
+
+    dsn = url.replace("postgresql+psycopg2://", "postgresql://")
+    with closing(psycopg2.connect(dsn)) as conn, conn.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        (backend,) = cursor.fetchone()
+    return int(Path(f"/proc/{backend}/stat").read_text().rsplit(")", 1)[1].split()[1])
 
 
 def cpu_by_role(seen: dict[int, float], roles: dict[int, str]) -> Counter:
@@ -129,10 +182,9 @@ def record_bytes(home: Path) -> dict[str, tuple[int, int]]:
     return found
 
 
-def count_runs(home: Path) -> int:
-    """Return how many runs the instance holds (read with a separate process)."""
+def count_runs(env: dict[str, str]) -> int:
+    """Return how many runs the instance of `env` holds (read with a separate process)."""
     code = "import dagster as dg; i = dg.DagsterInstance.get(); print(len(i.get_run_records()))"
-    env = {**os.environ, "DAGSTER_HOME": str(home)}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     return int(out.stdout.strip() or 0)
 
@@ -168,7 +220,19 @@ def main() -> None:
     parser.add_argument("--warmup-minutes", type=float, default=16)
     parser.add_argument("--interval", type=int, default=60)
     parser.add_argument("--batch", type=int, default=10)
+    parser.add_argument("--instance", choices=["sqlite", "postgres"], default="sqlite")
     args = parser.parse_args()
+    if args.instance == "postgres":
+        from tai_assets_tests.support.postgres import fresh_database, throwaway_server
+
+        with throwaway_server() as server:
+            measure(args, fresh_database(server))
+    else:
+        measure(args, None)
+
+
+def measure(args: argparse.Namespace, postgres_url: str | None) -> None:
+    """Run `./tai run` against the simulator for the window and print what it cost."""
 
     workdir = Path(tempfile.mkdtemp(prefix="tai-measure-"))
     home = workdir / "dagster_home"
@@ -183,6 +247,10 @@ def main() -> None:
         "TAI_WEB_PORT": str(free_port()),
         "TAI_CODE_SERVER_PORT": str(free_port()),
     }
+    postmaster = None
+    if postgres_url is not None:
+        env |= {"TAI_INSTANCE": "postgres", "TAI_POSTGRES_URL": postgres_url}
+        postmaster = postmaster_pid(postgres_url)
     started = time.monotonic()
     seen: dict[int, float] = {}
     roles: dict[int, str] = {}
@@ -195,14 +263,19 @@ def main() -> None:
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
-    sample_until(started + args.warmup_minutes * 60, dagster.pid, seen, roles)
-    warm_bytes, warm_runs, warm_at = folder_bytes(home), count_runs(home), time.monotonic()
-    warm_detail = (table_bytes(home), record_bytes(home))
-    warm_cpu = cpu_by_role(seen, roles)
-    sample_until(started + args.minutes * 60, dagster.pid, seen, roles)
-    end_bytes, end_runs, end_at = folder_bytes(home), count_runs(home), time.monotonic()
-    end_detail = (table_bytes(home), record_bytes(home))
-    end_cpu = cpu_by_role(seen, roles)
+
+    def instance_size() -> tuple[int, tuple[Counter, dict]]:
+        if postgres_url is None:
+            return folder_bytes(home), (table_bytes(home), record_bytes(home))
+        total, tables = postgres_bytes(postgres_url)
+        return total + folder_bytes(home), (tables, {})
+
+    sample_until(started + args.warmup_minutes * 60, dagster.pid, seen, roles, postmaster)
+    (warm_bytes, warm_detail), warm_runs = instance_size(), count_runs(env)
+    warm_at, warm_cpu = time.monotonic(), cpu_by_role(seen, roles)
+    sample_until(started + args.minutes * 60, dagster.pid, seen, roles, postmaster)
+    (end_bytes, end_detail), end_runs = instance_size(), count_runs(env)
+    end_at, end_cpu = time.monotonic(), cpu_by_role(seen, roles)
     os.killpg(dagster.pid, signal.SIGINT)
     try:
         dagster.wait(timeout=60)
@@ -220,7 +293,8 @@ def main() -> None:
     runs = end_runs - warm_runs
     print("| measure | value |\n|---|---|")
     print(
-        f"| wall time | {elapsed / 60:.1f} min (interval {args.interval} s, batch {args.batch}) |"
+        f"| wall time | {elapsed / 60:.1f} min (interval {args.interval} s, batch {args.batch}, "
+        f"{args.instance} instance) |"
     )
     print(
         f"| CPU after warm-up | {cpu:.1f} s in {measured / 60:.1f} min = "
