@@ -10,14 +10,11 @@ import pytest
 
 from tai_assets.defs.polling import checks as polling_checks
 from tai_assets.defs.polling.assets import POLLING_ASSETS
-from tai_assets.defs.polling.resources import PollingSettings, PollSpoolResource
-from tai_assets.defs.resources import WarehouseResource
 from tai_assets.warehouse import connection
-from tai_assets.warehouse.io_manager import TaiWarehouseIOManager
 from tai_assets_tests.support.polling import (
     WORLD_SENSOR,
+    ingest_resources,
     polling_resources,
-    spool_path_beside,
     spool_polls,
     spooled,
     tick,
@@ -36,13 +33,7 @@ def naive(minutes: float) -> datetime:
 
 @pytest.fixture
 def resources(tmp_path) -> dict:
-    database = str(tmp_path / "tai.duckdb")
-    return {
-        "io_manager": TaiWarehouseIOManager(database=database),
-        "warehouse": WarehouseResource(database=database),
-        "spool": PollSpoolResource(path=spool_path_beside(database)),
-        "polling": PollingSettings(poll_interval_seconds=60, poll_batch=4),
-    }
+    return ingest_resources(str(tmp_path / "tai.duckdb"))
 
 
 def ingest(resources: dict, server: list[dict], worlds: list[dict]) -> str:

@@ -13,12 +13,10 @@ from tai_assets.defs.polling import checks as polling_checks
 from tai_assets.defs.polling.assets import POLLING_ASSETS
 from tai_assets.defs.polling.freshness import judge_freshness
 from tai_assets.defs.polling.jobs import rebuild_derived_job
-from tai_assets.defs.polling.resources import PollingSettings, PollSpoolResource
+from tai_assets.defs.polling.resources import PollingSettings
 from tai_assets.defs.polling.sensors import build_freshness_sensor
-from tai_assets.defs.resources import WarehouseResource
 from tai_assets.settings import Settings
-from tai_assets.warehouse.io_manager import TaiWarehouseIOManager
-from tai_assets_tests.support.polling import spool_path_beside, spool_polls
+from tai_assets_tests.support.polling import ingest_resources, spool_polls
 
 T0 = datetime(2026, 1, 5, 18, 0, tzinfo=UTC)
 
@@ -93,13 +91,7 @@ WORLD_POLLS = [
 
 @pytest.fixture
 def resources(tmp_path) -> dict:
-    database = str(tmp_path / "tai.duckdb")
-    return {
-        "io_manager": TaiWarehouseIOManager(database=database),
-        "warehouse": WarehouseResource(database=database),
-        "spool": PollSpoolResource(path=spool_path_beside(database)),
-        "polling": PollingSettings(poll_interval_seconds=60, poll_batch=4),
-    }
+    return ingest_resources(str(tmp_path / "tai.duckdb"))
 
 
 def spool_test_polls(resources: dict) -> None:

@@ -80,3 +80,13 @@ def execute(request: dg.RunRequest, job, resources: dict) -> dg.ExecuteInProcess
     return defs.resolve_job_def(job.name).execute_in_process(
         run_config=request.run_config, tags=request.tags
     )
+
+
+def ingest_resources(database: str, batch: int = 4) -> dict:
+    """Return what the ingest assets need, on a warehouse file and the spool beside it."""
+    return {
+        "io_manager": TaiWarehouseIOManager(database=database),
+        "warehouse": WarehouseResource(database=database),
+        "spool": PollSpoolResource(path=spool_path_beside(database)),
+        "polling": PollingSettings(poll_interval_seconds=60, poll_batch=batch),
+    }
