@@ -42,7 +42,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         players_definitions(),
         analytics_definitions(),
         maintenance_definitions(settings),
-        alerts_definitions(),
+        alerts_definitions(settings),
         dg.Definitions(resources=fixed_resources(resources)),
     )
 

@@ -10,12 +10,13 @@ import pytest
 from tai_assets.common.clock import use_clock
 from tai_assets.core.spool import PollSpool
 from tai_assets.defs.alerts.resources import AlertResource
-from tai_assets.defs.alerts.sensors import alerts_sensor
+from tai_assets.defs.alerts.sensors import build_alerts_sensor
 from tai_assets.defs.analytics.checks import DAILY_ACTIVITY_CHECK
 from tai_assets.defs.polling.resources import ChronoApiResource, PollingSettings, PollSpoolResource
 from tai_assets_tests.support.fake_bot_api import fake_bot_api
 
 TOKEN = "alert-bot-token-never-shown"
+alerts_sensor = build_alerts_sensor(enabled=True)
 T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 
 
@@ -140,3 +141,8 @@ def test_alerts_are_off_without_a_chat(tmp_path):
         context = dg.build_sensor_context(instance=instance, resources=resources)
         result = alerts_sensor(context)
     assert "alerts are off" in result.skip_reason.skip_message
+
+
+def test_the_sensor_runs_from_the_start_only_when_alerts_are_configured():
+    assert build_alerts_sensor(True).default_status == dg.DefaultSensorStatus.RUNNING
+    assert build_alerts_sensor(False).default_status == dg.DefaultSensorStatus.STOPPED

@@ -2,9 +2,10 @@
 
 import dagster as dg
 
-from tai_assets.defs.alerts.sensors import alerts_sensor
+from tai_assets.defs.alerts.sensors import build_alerts_sensor
+from tai_assets.settings import Settings
 
 
-def alerts_definitions() -> dg.Definitions:
+def alerts_definitions(settings: Settings) -> dg.Definitions:
     """Return the alerts sensor (its resource comes with the code location's)."""
-    return dg.Definitions(sensors=[alerts_sensor])
+    return dg.Definitions(sensors=[build_alerts_sensor(settings.alerts_configured)])

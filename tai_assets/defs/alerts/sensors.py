@@ -68,14 +68,6 @@ def announce(
     return still_open, sent
 
 
-@dg.sensor(
-    name=ALERTS_SENSOR,
-    minimum_interval_seconds=60,
-    default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Tells TELEGRAM_ALERT_CHAT_ID when an incident starts and when it ends: a stale "
-    "collector, a source down for TAI_ALERT_DOWN_MINUTES, a refused chrono token, a run failed "
-    "for good, a failed data-quality check.",
-)
 def alerts_sensor(
     context: dg.SensorEvaluationContext,
     alerts: AlertResource,
@@ -97,3 +89,18 @@ def alerts_sensor(
     cursor = json.dumps(still_open, sort_keys=True, ensure_ascii=True)
     summary = "; ".join(sent) or f"{len(still_open)} incidents open, nothing new"
     return dg.SensorResult(skip_reason=summary, cursor=cursor)
+
+
+def build_alerts_sensor(enabled: bool) -> dg.SensorDefinition:
+    """Return the alerts sensor, running from the start when alerts are configured and
+    stopped otherwise (a stopped sensor costs no tick a minute; it can be started from the UI
+    once TELEGRAM_ALERT_CHAT_ID is set)."""
+    status = dg.DefaultSensorStatus.RUNNING if enabled else dg.DefaultSensorStatus.STOPPED
+    return dg.sensor(
+        name=ALERTS_SENSOR,
+        minimum_interval_seconds=60,
+        default_status=status,
+        description="Tells TELEGRAM_ALERT_CHAT_ID when an incident starts and when it ends: a "
+        "stale collector, a source down for TAI_ALERT_DOWN_MINUTES, a refused chrono token, a "
+        "run failed for good, a failed data-quality check.",
+    )(alerts_sensor)
