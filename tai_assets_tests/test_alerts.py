@@ -12,6 +12,7 @@ from tai_assets.core.spool import PollSpool
 from tai_assets.defs.alerts.resources import AlertResource
 from tai_assets.defs.alerts.sensors import build_alerts_sensor
 from tai_assets.defs.analytics.checks import DAILY_ACTIVITY_CHECK
+from tai_assets.defs.polling.freshness import newest_poll_metadata
 from tai_assets.defs.polling.resources import ChronoApiResource, PollingSettings, PollSpoolResource
 from tai_assets_tests.support.fake_bot_api import fake_bot_api
 
@@ -114,11 +115,16 @@ def test_a_refused_token_a_run_failed_for_good_and_a_failed_check_are_announced(
         [broken_activity], instance=instance, resources={"io_manager": dg.mem_io_manager}
     )
 
+    # The server's polls last reached the warehouse an hour ago.
+    stale = newest_poll_metadata([(T0 - timedelta(hours=1)).replace(tzinfo=None)])
+    instance.report_runless_asset_event(dg.AssetMaterialization("raw_server_polls", metadata=stale))
+
     messages = tick()
     assert texts_with(messages, "refuses CHRONO_LOGIN / CHRONO_TOKEN")
     assert texts_with(messages, "ingest_server_polls_job failed for good")
     assert texts_with(messages, "check daily_activity:figures_consistent failed")
-    assert texts_with(messages, "raw_server_polls is stale")  # no collector ever polled
+    assert texts_with(messages, "raw_server_polls is stale")
+    assert not texts_with(messages, "raw_world_polls is stale")  # never delivered: starting
     assert tick() == []  # all of it still holds: nothing new to say
 
     @dg.job(name="ingest_server_polls_job")

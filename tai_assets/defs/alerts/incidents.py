@@ -37,7 +37,8 @@ def freshness_incidents(
     sources: tuple[str, ...] = ("server", "worlds"),
 ) -> list[Incident]:
     """A collector of `sources` that stopped polling, or whose polls stopped reaching the
-    warehouse (the freshness checks' verdicts)."""
+    warehouse (the freshness checks' verdicts). A deployment that has not delivered a poll
+    yet (nothing polled, nothing stored) is starting, not stale."""
     incidents = []
     for check, source in zip(FRESHNESS_CHECKS, ("server", "worlds"), strict=True):
         if source not in sources:
@@ -46,6 +47,8 @@ def freshness_incidents(
         if not evaluation.passed:
             polled = _when(evaluation.metadata.get("collector_last_polled"))
             stored = _when(evaluation.metadata.get("newest_in_warehouse"))
+            if polled == stored == "never":
+                continue
             text = f"{check.table} is stale: last poll {polled}, newest in the warehouse {stored}"
             incidents.append(Incident(f"freshness:{check.name}", text))
     return incidents
