@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from tai_assets.common.clock import utc_now
-from tai_assets.sources.training_api.fetch import FetchStats, TrainingApiClient
+from tai_assets.sources.training_api.fetch import FetchedPage, FetchStats, TrainingApiClient
 from tai_assets.sources.training_api.progress import Progress, ProgressTracker
 from tai_assets.sources.training_api.staging import Manifest, PageStage, StagedPage
 
@@ -87,6 +87,24 @@ class CrawlResult:
 MAX_HEAD_REREADS = 10
 
 
+def fetch_and_stage(
+    client: TrainingApiClient, stage: PageStage, number: int, reread: int = 0
+) -> tuple[FetchedPage, StagedPage]:
+    """Fetch page `number` and stage its body; return the page and its index entry."""
+    fetched = client.fetch(number)
+    meta = fetched.page.meta
+    entry = StagedPage(
+        page=number,
+        last_page=meta.last_page,
+        total=meta.total,
+        records=len(fetched.page.data),
+        fetched_at=utc_now().isoformat(),
+        reread=reread,
+    )
+    stage.write_page(entry, fetched.body)
+    return fetched, entry
+
+
 def _record_ids(body: dict) -> set[int]:
     return {
         record["id"]
@@ -116,17 +134,8 @@ def reread_head(
     for round_number in range(first_round, first_round + MAX_HEAD_REREADS):
         number, total = 1, None
         while True:
-            fetched = client.fetch(number)
+            fetched, _ = fetch_and_stage(client, stage, number, reread=round_number)
             meta = fetched.page.meta
-            entry = StagedPage(
-                page=number,
-                last_page=meta.last_page,
-                total=meta.total,
-                records=len(fetched.page.data),
-                fetched_at=utc_now().isoformat(),
-                reread=round_number,
-            )
-            stage.write_page(entry, fetched.body)
             reread_pages += 1
             ids = _record_ids(json.loads(fetched.body))
             new = ids - seen
@@ -174,16 +183,7 @@ def crawl(
         if max_pages is not None and number > max_pages:
             partial = True
             break
-        fetched_page = client.fetch(number)
-        meta = fetched_page.page.meta
-        entry = StagedPage(
-            page=number,
-            last_page=meta.last_page,
-            total=meta.total,
-            records=len(fetched_page.page.data),
-            fetched_at=utc_now().isoformat(),
-        )
-        stage.write_page(entry, fetched_page.body)
+        _, entry = fetch_and_stage(client, stage, number)
         staged[number] = entry
         fetched.append(number)
         if latest is not None and (
