@@ -28,15 +28,19 @@ def refusal(
     query_string: bytes,
     headers: dict[str, str],
     allowed_hosts: frozenset[str],
+    origins: frozenset[str] | None = None,
 ) -> str | None:
     """Return why a request must be refused, or None to let it through.
 
-    `headers` are lower-cased names; `allowed_hosts` lower-cased `host:port` values."""
+    `headers` are lower-cased names; `allowed_hosts` lower-cased `host:port` values; `origins`
+    the UI's own origins (derived from the hosts when not given)."""
     host = headers.get("host", "").lower()
     if host not in allowed_hosts:
         return f"Host {host or '(none)'} is not this server's"
     origin = headers.get("origin")
-    if origin is not None and origin.lower() not in allowed_origins(allowed_hosts):
+    if origins is None:
+        origins = allowed_origins(allowed_hosts)
+    if origin is not None and origin.lower() not in origins:
         return f"requests from {origin} are not accepted"
     graphql_get = kind == "http" and method == "GET" and path.rstrip("/").endswith("/graphql")
     if graphql_get and "query" in parse_qs(query_string.decode("latin-1")):
@@ -55,6 +59,7 @@ class WebGuard:
     def __init__(self, app, allowed_hosts: Iterable[str]) -> None:
         self.app = app
         self.allowed_hosts = frozenset(host.strip().lower() for host in allowed_hosts)
+        self.origins = allowed_origins(self.allowed_hosts)  # once, not per request
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Pass the request on, or answer 403 (close a websocket) saying why."""
@@ -72,6 +77,7 @@ class WebGuard:
             scope.get("query_string", b""),
             headers,
             self.allowed_hosts,
+            self.origins,
         )
         if why is None:
             await self.app(scope, receive, send)
