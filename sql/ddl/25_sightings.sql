@@ -30,3 +30,28 @@ CREATE OR REPLACE MACRO core.world_listings(since, until) AS TABLE
 CREATE OR REPLACE MACRO core.world_sightings(since, until) AS TABLE
     SELECT DISTINCT polled_at AS seen_at, name AS entity
     FROM core.world_listings(since, until);
+
+-- What is known of the server's state: every poll, and every count the original service
+-- recorded (raw.legacy_server_online, imported: an answered poll with that count). Where a poll
+-- and an imported row share an instant, the poll wins.
+CREATE OR REPLACE MACRO core.server_observations(since, until) AS TABLE
+    SELECT polled_at, status, online, max_players
+    FROM raw.raw_server_polls
+    WHERE polled_at BETWEEN since AND until
+    UNION ALL
+    SELECT l.queried_at AS polled_at, 'ok' AS status, l.online_count AS online,
+        NULL::INTEGER AS max_players
+    FROM raw.legacy_server_online AS l
+    WHERE l.queried_at BETWEEN since AND until
+      AND NOT EXISTS (SELECT 1 FROM raw.raw_server_polls AS p WHERE p.polled_at = l.queried_at);
+
+-- What is known of each world's state: every listing, and every count the original service
+-- recorded (raw.legacy_worlds_online, imported). worlds_online.sql keeps the bigger entry of a
+-- name at one instant, as it does for two listings of one name in a poll.
+CREATE OR REPLACE MACRO core.world_states(since, until) AS TABLE
+    SELECT polled_at, world_index, name, players, static, ssmp
+    FROM core.world_listings(since, until)
+    UNION ALL
+    SELECT saved_at AS polled_at, -1 AS world_index, name, players, static, ssmp
+    FROM raw.legacy_worlds_online
+    WHERE saved_at BETWEEN since AND until;

@@ -9,3 +9,9 @@ FROM core.player_sightings($window_start, $window_end)
 GROUP BY entity,
     CASE WHEN $gap_seconds > 0 THEN time_bucket(to_seconds($gap_seconds), seen_at)
          ELSE seen_at END
+UNION ALL
+-- Sessions imported from the original service (ddl/12_legacy.sql) are spans as well: polls
+-- within the gap of one continue it, and a rebuild keeps it.
+SELECT player AS entity, session_start AS span_start, session_end AS span_end
+FROM raw.legacy_player_sessions
+WHERE session_end >= $window_start AND session_start <= $window_end

@@ -1,4 +1,5 @@
--- Change points of the server's state (up with a count, or down) for polls in a window,
+-- Change points of the server's state (up with a count, or down) for polls in a window (and
+-- imported counts: core.server_observations in ddl/25_sightings.sql),
 -- plus the first poll after it (whose predecessor may have changed). The state before the window
 -- is the last change point already stored.
 --
@@ -8,13 +9,13 @@
 -- window must hold whole runs of failed polls (server_outage_window.sql widens it).
 -- Parameters: $window_start, $window_end (inclusive, UTC), $outage_polls.
 WITH next_poll AS (
-    SELECT min(polled_at) AS seen_at FROM raw.raw_server_polls WHERE polled_at > $window_end
+    SELECT min(polled_at) AS seen_at
+    FROM core.server_observations($window_end + INTERVAL 1 MICROSECOND, TIMESTAMP '9999-12-31')
 ),
 flagged AS (
     SELECT polled_at, online, max_players, status = 'unreachable' AS failed
-    FROM raw.raw_server_polls
-    WHERE polled_at >= $window_start
-      AND polled_at <= coalesce((SELECT seen_at FROM next_poll), $window_end)
+    FROM core.server_observations(
+        $window_start, coalesce((SELECT seen_at FROM next_poll), $window_end))
 ),
 runs AS (
     -- Failed polls share a run number with the answered poll before them.

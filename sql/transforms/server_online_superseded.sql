@@ -4,5 +4,6 @@ SELECT changed_at
 FROM core.server_online
 WHERE changed_at >= $window_start
   AND changed_at <= coalesce(
-      (SELECT min(polled_at) FROM raw.raw_server_polls WHERE polled_at > $window_end),
+      (SELECT min(polled_at) FROM core.server_observations(
+          $window_end + INTERVAL 1 MICROSECOND, TIMESTAMP '9999-12-31')),
       $window_end)

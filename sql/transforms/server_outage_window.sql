@@ -3,12 +3,14 @@
 -- (server_online.sql), so a recomputation must see each run it touches whole.
 -- Parameters: $window_start, $window_end (inclusive, UTC). Returns the widened bounds.
 WITH answered_before AS (
-    SELECT max(polled_at) AS at FROM raw.raw_server_polls
-    WHERE polled_at < $window_start AND status <> 'unreachable'
+    SELECT max(polled_at) AS at
+    FROM core.server_observations(TIMESTAMP '0001-01-01', $window_start - INTERVAL 1 MICROSECOND)
+    WHERE status <> 'unreachable'
 ),
 answered_after AS (
-    SELECT min(polled_at) AS at FROM raw.raw_server_polls
-    WHERE polled_at > $window_end AND status <> 'unreachable'
+    SELECT min(polled_at) AS at
+    FROM core.server_observations($window_end + INTERVAL 1 MICROSECOND, TIMESTAMP '9999-12-31')
+    WHERE status <> 'unreachable'
 )
 SELECT
     coalesce((

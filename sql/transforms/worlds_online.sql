@@ -4,7 +4,7 @@
 -- Parameters: $window_start, $window_end (inclusive, UTC).
 WITH listings AS (
     SELECT polled_at, name, players, static, ssmp, world_index
-    FROM core.world_listings($window_start, TIMESTAMP '9999-12-31')  -- ddl/25_sightings.sql
+    FROM core.world_states($window_start, TIMESTAMP '9999-12-31')  -- ddl/25_sightings.sql
 ),
 best AS (
     SELECT polled_at, name, players, static, ssmp

@@ -1,13 +1,13 @@
 -- Stored change points that a recomputation of the window replaces: for each world listed in
--- the window (ddl/25_sightings.sql: core.world_listings), those from the window start up to its
+-- the window (ddl/25_sightings.sql: core.world_states), those from the window start up to its
 -- first listing after the window.
 -- Parameters: $window_start, $window_end (inclusive, UTC).
 WITH window_names AS (
-    SELECT DISTINCT name FROM core.world_listings($window_start, $window_end)
+    SELECT DISTINCT name FROM core.world_states($window_start, $window_end)
 ),
 next_listing AS (
     SELECT l.name, min(l.polled_at) AS seen_at
-    FROM core.world_listings($window_end + INTERVAL 1 MICROSECOND, TIMESTAMP '9999-12-31') AS l
+    FROM core.world_states($window_end + INTERVAL 1 MICROSECOND, TIMESTAMP '9999-12-31') AS l
     JOIN window_names USING (name)
     GROUP BY l.name
 )

@@ -1,5 +1,8 @@
 """Derives the core tables (sessions, change points) from the raw polls, incrementally.
 
+The history imported from the original service (`raw.legacy_*`) is derived from as well: its
+sessions are spans next to the polls' sightings, its counts observations next to the polls.
+
 Each function recomputes only what a window of polls can affect, and returns a `TableChange`
 whose deletes and upserts bring the stored table to exactly what a full recomputation from all
 raw polls gives, whatever order the windows arrive in. `window=None` is that full recomputation.
@@ -33,28 +36,55 @@ class Window:
 
 
 @dataclass(frozen=True)
+class Source:
+    """A table the core tables are derived from, and the columns that bound its rows in time."""
+
+    table: str
+    start_column: str
+    end_column: str
+
+
+SERVER_POLLS = Source("raw.raw_server_polls", "polled_at", "polled_at")
+WORLD_POLLS = Source("raw.raw_world_polls", "polled_at", "polled_at")
+# History imported from the original service (ddl/12_legacy.sql), next to the polls.
+LEGACY_SERVER_ONLINE = Source("raw.legacy_server_online", "queried_at", "queried_at")
+LEGACY_WORLDS_ONLINE = Source("raw.legacy_worlds_online", "saved_at", "saved_at")
+LEGACY_PLAYER_SESSIONS = Source("raw.legacy_player_sessions", "session_start", "session_end")
+LEGACY_WORLD_SESSIONS = Source("raw.legacy_world_sessions", "session_start", "session_end")
+
+
+@dataclass(frozen=True)
 class SessionKind:
     """Which sessions: where the sightings come from and where sessions are stored."""
 
     points_sql: str
-    raw_table: str
+    sources: tuple[Source, ...]
     table: str
     entity_column: str
 
 
 PLAYER_SESSIONS = SessionKind(
-    "transforms/player_points.sql", "raw.raw_server_polls", "core.player_sessions", "player"
+    "transforms/player_points.sql",
+    (SERVER_POLLS, LEGACY_PLAYER_SESSIONS),
+    "core.player_sessions",
+    "player",
 )
 WORLD_SESSIONS = SessionKind(
-    "transforms/world_points.sql", "raw.raw_world_polls", "core.world_sessions", "name"
+    "transforms/world_points.sql",
+    (WORLD_POLLS, LEGACY_WORLD_SESSIONS),
+    "core.world_sessions",
+    "name",
 )
 
 
-def raw_window(conn: duckdb.DuckDBPyConnection, raw_table: str) -> Window | None:
-    """Return the window spanning every poll in a raw table (None when it is empty)."""
-    ((start, end),) = conn.execute(
-        f"SELECT min(polled_at), max(polled_at) FROM {raw_table}"
-    ).fetchall()
+def source_window(conn: duckdb.DuckDBPyConnection, *sources: Source) -> Window | None:
+    """Return the window spanning every row of the sources (None when all are empty): what a
+    full recomputation covers."""
+    bounds = " UNION ALL ".join(
+        f"SELECT min({s.start_column}) AS lo, max({s.end_column}) AS hi FROM {s.table}"
+        for s in sources
+    )
+    ((start, end),) = conn.execute(f"SELECT min(lo), max(hi) FROM ({bounds})").fetchall()
     return None if start is None else Window(start, end)
 
 
@@ -75,7 +105,7 @@ def derive_sessions(
     stored_sessions = f"SELECT {entity} AS entity, session_start, session_end FROM {kind.table}"
     if window is None:
         existing = _frame(conn, stored_sessions)
-        window = raw_window(conn, kind.raw_table)
+        window = source_window(conn, *kind.sources)
         if window is None:
             return TableChange(_empty_sessions(entity), _session_keys(existing, entity))
         merge_with = existing.clear()
@@ -148,7 +178,7 @@ def derive_server_online(
     `outage_polls` consecutive failed polls make an outage (see `server_online.sql`)."""
     if window is None:
         stored = _frame(conn, "SELECT changed_at FROM core.server_online")
-        window = raw_window(conn, "raw.raw_server_polls")
+        window = source_window(conn, SERVER_POLLS, LEGACY_SERVER_ONLINE)
         if window is None:
             return TableChange(_frame(conn, "SELECT * FROM core.server_online LIMIT 0"), stored)
     else:
@@ -163,7 +193,7 @@ def derive_worlds_online(conn: duckdb.DuckDBPyConnection, window: Window | None)
     """Return the change to `core.worlds_online` for new world polls in `window` (None: all)."""
     if window is None:
         stored = _frame(conn, "SELECT name, saved_at FROM core.worlds_online")
-        window = raw_window(conn, "raw.raw_world_polls")
+        window = source_window(conn, WORLD_POLLS, LEGACY_WORLDS_ONLINE)
         if window is None:
             return TableChange(_frame(conn, "SELECT * FROM core.worlds_online LIMIT 0"), stored)
     else:

@@ -162,17 +162,19 @@ def _insert_statement(
     return statement
 
 
-def write_frame(
+def write_rows(
     conn: duckdb.DuckDBPyConnection,
     table: WarehouseTable,
     frame: pl.DataFrame,
     mode: WriteMode,
     delete_keys: pl.DataFrame | None = None,
-) -> int:
-    """Write `frame` into the table in one transaction; return the table's row count.
+) -> None:
+    """Delete `delete_keys` (and, for the replace modes, the table or partition), then insert
+    `frame`, inside the caller's transaction: the write of one output, or a part of a larger
+    all-or-nothing write (the import of old history).
 
     Columns are matched by name; a column the table lacks is an error, a table column the frame
-    lacks gets its default. On any error the transaction rolls back and the table keeps what it had.
+    lacks gets its default.
     """
     target = table.qualified_name
     columns = table_columns(conn, table.schema, table.table)
@@ -180,22 +182,34 @@ def write_frame(
     if unknown:
         raise ValueError(f"{target} has no column(s) {unknown}; add them to its DDL in sql/ddl/")
     key = primary_key(conn, table.schema, table.table)
+    if mode in ("replace", "replace_partition"):
+        where, params = table.partition_filter()
+        conn.execute(f"DELETE FROM {target}" + (f" WHERE {where}" if where else ""), params)
+    if delete_keys is not None and delete_keys.height:
+        conn.register(_DELETE_VIEW, delete_keys.to_arrow())
+        join = " AND ".join(
+            f"{target}.{quote_ident(c)} = d.{quote_ident(c)}" for c in delete_keys.columns
+        )
+        conn.execute(f"DELETE FROM {target} USING {_DELETE_VIEW} AS d WHERE {join}")
+        conn.unregister(_DELETE_VIEW)
+    if frame.height:
+        conn.register(_BATCH_VIEW, frame.to_arrow())
+        conn.execute(_insert_statement(target, frame.columns, key, mode))
+        conn.unregister(_BATCH_VIEW)
+
+
+def write_frame(
+    conn: duckdb.DuckDBPyConnection,
+    table: WarehouseTable,
+    frame: pl.DataFrame,
+    mode: WriteMode,
+    delete_keys: pl.DataFrame | None = None,
+) -> int:
+    """Write `frame` into the table in one transaction (see `write_rows`); return the table's
+    row count. On any error the transaction rolls back and the table keeps what it had."""
     conn.begin()
     try:
-        if mode in ("replace", "replace_partition"):
-            where, params = table.partition_filter()
-            conn.execute(f"DELETE FROM {target}" + (f" WHERE {where}" if where else ""), params)
-        if delete_keys is not None and delete_keys.height:
-            conn.register(_DELETE_VIEW, delete_keys.to_arrow())
-            join = " AND ".join(
-                f"{target}.{quote_ident(c)} = d.{quote_ident(c)}" for c in delete_keys.columns
-            )
-            conn.execute(f"DELETE FROM {target} USING {_DELETE_VIEW} AS d WHERE {join}")
-            conn.unregister(_DELETE_VIEW)
-        if frame.height:
-            conn.register(_BATCH_VIEW, frame.to_arrow())
-            conn.execute(_insert_statement(target, frame.columns, key, mode))
-            conn.unregister(_BATCH_VIEW)
+        write_rows(conn, table, frame, mode, delete_keys)
         conn.commit()
     except BaseException:
         # A failed write (a full disk, say) can leave no transaction to roll back; the error
@@ -203,7 +217,7 @@ def write_frame(
         with contextlib.suppress(duckdb.Error):
             conn.rollback()
         raise
-    ((row_count,),) = conn.execute(f"SELECT count(*) FROM {target}").fetchall()
+    ((row_count,),) = conn.execute(f"SELECT count(*) FROM {table.qualified_name}").fetchall()
     return int(row_count)
 
 

@@ -1,9 +1,14 @@
 -- check: player_sessions_boundaries_are_sightings
 -- asset: player_sessions
--- description: Every session starts and ends at a poll that lists it.
+-- description: Every session starts and ends at a poll that lists it (or where an imported session of the original service did).
 -- Parameters: $since, $gap, $now. Returns the offending rows (none: the check passes).
 WITH sightings AS (
-    SELECT * FROM core.player_sightings($since - to_seconds($gap) - INTERVAL 1 DAY, $now + INTERVAL 1 DAY)
+    SELECT seen_at, entity
+    FROM core.player_sightings($since - to_seconds($gap) - INTERVAL 1 DAY, $now + INTERVAL 1 DAY)
+    UNION ALL
+    SELECT session_start, player FROM raw.legacy_player_sessions
+    UNION ALL
+    SELECT session_end, player FROM raw.legacy_player_sessions
 )
 SELECT s.*
 FROM core.player_sessions AS s
