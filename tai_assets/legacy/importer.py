@@ -4,6 +4,7 @@ Every file present is attached and checked first; then everything is written in 
 transaction, so a corrupt file, a full disk or a killed process leaves the warehouse as it was.
 """
 
+import contextlib
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -61,10 +62,9 @@ def import_folder(
             _record(conn, report, files, run_id, now)
             conn.commit()
         except BaseException:
-            try:
+            # A failed write (a full disk) can leave no transaction to roll back.
+            with contextlib.suppress(duckdb.Error):
                 conn.rollback()
-            except duckdb.Error:
-                pass  # a failed write (a full disk) can leave no transaction to roll back
             raise
     report.snapshot_weeks = [week.isoformat() for week in weeks]
     return report, weeks

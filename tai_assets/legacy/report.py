@@ -56,4 +56,4 @@ class ImportReport:
             )
         notes = [f"- {t.file}: {t.notes}" for t in self.tables if t.notes]
         notes += [f"- {name}" for name in self.ignored]
-        return "\n".join(lines + ([""] + notes if notes else []))
+        return "\n".join(lines + (["", *notes] if notes else []))
