@@ -12,6 +12,7 @@ from tai_assets.defs.alerts import alerts_definitions
 from tai_assets.defs.alerts.resources import alert_resources
 from tai_assets.defs.analytics import analytics_definitions
 from tai_assets.defs.analytics.resources import analytics_resources
+from tai_assets.defs.history import history_definitions
 from tai_assets.defs.maintenance import maintenance_definitions
 from tai_assets.defs.players import players_definitions
 from tai_assets.defs.players.resources import players_resources
@@ -42,6 +43,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         players_definitions(),
         analytics_definitions(),
         maintenance_definitions(settings),
+        history_definitions(),
         alerts_definitions(settings),
         dg.Definitions(resources=fixed_resources(resources)),
     )

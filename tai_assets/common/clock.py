@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 
 ClockFn = Callable[[], datetime]
 
@@ -53,3 +53,8 @@ def use_clock(fn: ClockFn) -> Iterator[ClockFn]:
                 if _stack[i] is fn:
                     del _stack[i]
                     break
+
+
+def monday_of(day: date) -> date:
+    """Return the Monday of `day`'s week: the key of a weekly (Monday-to-Monday) partition."""
+    return day - timedelta(days=day.weekday())

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import duckdb
 
+from tai_assets.warehouse.connection import scalar
 from tai_assets.warehouse.io_manager import quote_ident
 
 
@@ -142,8 +143,10 @@ def attached(
         yield files
     finally:
         for spec in specs:
-            attached_now = conn.execute(
-                "SELECT count(*) FROM duckdb_databases() WHERE database_name = ?", [spec.alias]
-            ).fetchone()[0]
+            attached_now = scalar(
+                conn,
+                "SELECT count(*) FROM duckdb_databases() WHERE database_name = ?",
+                [spec.alias],
+            )
             if attached_now:
                 conn.execute(f"DETACH {quote_ident(spec.alias)}")

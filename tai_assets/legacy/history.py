@@ -26,6 +26,7 @@ from tai_assets.core.derive import (
 from tai_assets.legacy.files import ONLINE, SESSIONS, WORLDS_ONLINE, AttachedFile, LegacyFile
 from tai_assets.legacy.files import WORLD_SESSIONS as WORLD_SESSIONS_FILE
 from tai_assets.legacy.report import TableReport
+from tai_assets.warehouse.connection import scalar
 from tai_assets.warehouse.io_manager import WarehouseTable, write_rows
 
 _STAGED = "legacy_staged"
@@ -125,7 +126,7 @@ HISTORY_TABLES = (
 
 
 def _count(conn: duckdb.DuckDBPyConnection, sql: str) -> int:
-    return int(conn.execute(sql).fetchone()[0] or 0)
+    return int(scalar(conn, sql) or 0)
 
 
 def import_history_table(
@@ -179,7 +180,9 @@ def import_history_table(
         merged=valid - new,
         skipped=skipped,
         notes=f"skipped: {spec.skip_rule}" if skipped else "",
-        extra={"grown": int(changed) - new, f"{spec.core_table}_rows_rewritten": core_rows},
+        core_table=spec.core_table,
+        core_rows=core_rows,
+        extra={"grown": int(changed) - new},
         first=first,
         last=last,
     )

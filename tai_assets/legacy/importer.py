@@ -14,7 +14,7 @@ import duckdb
 from tai_assets.legacy.files import PLAYERS, UNFINISHED_CRAWL, attached, present_files
 from tai_assets.legacy.history import HISTORY_TABLES, SessionGaps, import_history_table
 from tai_assets.legacy.report import ImportReport
-from tai_assets.legacy.snapshots import import_snapshots
+from tai_assets.legacy.snapshots import WrittenSnapshot, import_snapshots
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,7 @@ def import_folder(
     options: ImportOptions,
     run_id: str,
     now: datetime,
-) -> tuple[ImportReport, list[date]]:
+) -> tuple[ImportReport, list[WrittenSnapshot]]:
     """Import every old file in `folder`; return the report and the snapshot weeks written.
 
     Raises `LegacyFileError` (naming the file) before writing anything when a file cannot be
@@ -45,7 +45,7 @@ def import_folder(
         report.ignored.append(
             f"{UNFINISHED_CRAWL}: an unfinished crawl of the old service, skipped"
         )
-    weeks: list[date] = []
+    weeks: list[WrittenSnapshot] = []
     with attached(conn, folder, specs) as files:
         conn.begin()
         try:
@@ -66,7 +66,7 @@ def import_folder(
             with contextlib.suppress(duckdb.Error):
                 conn.rollback()
             raise
-    report.snapshot_weeks = [week.isoformat() for week in weeks]
+    report.snapshot_weeks = [s.week.isoformat() for s in weeks]
     return report, weeks
 
 

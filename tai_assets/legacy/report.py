@@ -17,6 +17,8 @@ class TableReport:
     merged: int = 0
     skipped: int = 0
     notes: str = ""
+    core_table: str = ""  # the core table the rows were folded into, and how many rows changed
+    core_rows: int = 0
     extra: dict = field(default_factory=dict)
     first: datetime | None = None
     last: datetime | None = None

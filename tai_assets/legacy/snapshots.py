@@ -10,13 +10,15 @@ Nothing here commits: the caller holds one transaction for the whole import.
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import duckdb
 
+from tai_assets.common.clock import monday_of
 from tai_assets.legacy.files import AttachedFile, LegacyFileError
 from tai_assets.legacy.report import TableReport
+from tai_assets.warehouse.connection import scalar
 from tai_assets.warehouse.io_manager import quote_ident
 
 # The type each column has in core.players_snapshot (ddl/30_snapshot.sql).
@@ -47,10 +49,18 @@ class OldSnapshot:
     rows: int
 
 
+@dataclass(frozen=True)
+class WrittenSnapshot:
+    """A partition the import wrote: its week, the snapshot's UTC time, and its accounts."""
+
+    week: date
+    snapshot_time: datetime
+    accounts: int
+
+
 def week_of(instant: datetime) -> date:
     """Return the Monday (UTC) of the week holding a naive-UTC instant: the partition key."""
-    day = instant.date()
-    return day - timedelta(days=day.weekday())
+    return monday_of(instant.date())
 
 
 def to_utc(local: datetime, zone: str) -> datetime:
@@ -86,13 +96,13 @@ def _snapshots(conn: duckdb.DuckDBPyConnection, file: AttachedFile, zone: str) -
 
 def _held(conn: duckdb.DuckDBPyConnection, week: date) -> tuple[datetime | None, datetime | None]:
     """Return (the snapshot_time the warehouse holds for the week, the one an import wrote)."""
-    stored = conn.execute(
-        "SELECT max(snapshot_time) FROM core.players_snapshot WHERE snapshot_week = ?", [week]
-    ).fetchone()[0]
-    imported = conn.execute(
-        "SELECT snapshot_time FROM raw.legacy_snapshots WHERE snapshot_week = ?", [week]
-    ).fetchone()
-    return stored, imported[0] if imported else None
+    stored = scalar(
+        conn, "SELECT max(snapshot_time) FROM core.players_snapshot WHERE snapshot_week = ?", [week]
+    )
+    imported = scalar(
+        conn, "SELECT snapshot_time FROM raw.legacy_snapshots WHERE snapshot_week = ?", [week]
+    )
+    return stored, imported
 
 
 def import_snapshots(
@@ -101,11 +111,11 @@ def import_snapshots(
     zone: str,
     first_week: date,
     imported_at: datetime,
-) -> tuple[TableReport, list[date]]:
+) -> tuple[TableReport, list[WrittenSnapshot]]:
     """Write each old snapshot as the partition of its week; return the report and the weeks
     written (for their materializations)."""
     report = TableReport(file=file.spec.file_name, table="core.players_snapshot")
-    report.read = int(conn.execute(f"SELECT count(*) FROM {file.table}").fetchone()[0])
+    report.read = int(scalar(conn, f"SELECT count(*) FROM {file.table}"))
     snapshots = _snapshots(conn, file, zone)
     no_time = report.read - sum(s.rows for s in snapshots)
     skips: dict[str, list[str]] = defaultdict(list)
@@ -115,7 +125,7 @@ def import_snapshots(
     by_week: dict[date, list[OldSnapshot]] = defaultdict(list)
     for snapshot in snapshots:
         by_week[snapshot.week].append(snapshot)
-    written: list[date] = []
+    written: list[WrittenSnapshot] = []
     select_list = _select_list(file)
     for week, candidates in sorted(by_week.items()):
         latest = max(candidates, key=lambda s: s.utc_time)
@@ -153,7 +163,7 @@ def import_snapshots(
             "source_file = excluded.source_file, imported_at = excluded.imported_at",
             [week, latest.utc_time, inserted, str(file.path), imported_at],
         )
-        written.append(week)
+        written.append(WrittenSnapshot(week, latest.utc_time, inserted))
     report.notes = "; ".join(
         f"skipped {reason}: {', '.join(items[:5])}{' …' if len(items) > 5 else ''}"
         for reason, items in skips.items()

@@ -186,3 +186,12 @@ def connect(
         raise explained from error
     finally:
         conn.close()
+
+
+def scalar(conn: duckdb.DuckDBPyConnection, sql: str, params: list | None = None):
+    """Return the first column of the query's first row (None when it returns no row).
+
+    Every row is fetched, so the connection has no unfinished result left (DuckDB refuses new
+    work on a connection until the previous result is consumed)."""
+    rows = conn.execute(sql, params or []).fetchall()
+    return rows[0][0] if rows else None

@@ -115,5 +115,5 @@ def synthetic_history(
                     "n": accounts + week * max(1, accounts // 200),
                 },
             )
-        counts["players.db"] = conn.execute("SELECT count(*) FROM players").fetchone()[0]
+        counts["players.db"] = conn.execute("SELECT count(*) FROM players").fetchall()[0][0]
     return counts

@@ -19,7 +19,7 @@ from datetime import date, datetime
 import dagster as dg
 from pydantic import Field
 
-from tai_assets.common.clock import utc_now
+from tai_assets.common.clock import monday_of, utc_now
 from tai_assets.common.sql_files import read_sql
 from tai_assets.defs.players.checks import (
     CHECK_SPECS,
@@ -31,6 +31,7 @@ from tai_assets.defs.players.checks import (
 )
 from tai_assets.defs.players.resources import TrainingApiResource
 from tai_assets.defs.resources import WarehouseResource
+from tai_assets.settings import current_settings
 from tai_assets.sources.training_api.assemble import assemble_snapshot
 from tai_assets.sources.training_api.crawler import DriftReport, analyze_drift, crawl
 from tai_assets.sources.training_api.progress import Progress, format_duration
@@ -41,10 +42,13 @@ OWNERS = ["team:tai"]
 GROUP = "players"
 PARTITION_COLUMN = "snapshot_week"
 
+FIRST_WEEK = monday_of(current_settings().analytics_start_date)
 WEEKLY_PARTITIONS = dg.WeeklyPartitionsDefinition(
-    start_date="2026-11-02", day_offset=1, timezone="UTC"
+    start_date=FIRST_WEEK.isoformat(), day_offset=1, timezone="UTC"
 )
-"""Weeks Monday 00:00 UTC to the next Monday; the key is the Monday (``2026-11-02``)."""
+"""Weeks Monday 00:00 UTC to the next Monday; the key is the Monday (``2026-11-02``). They start
+with the week of TAI_ANALYTICS_START_DATE, so imported snapshots of the old service
+(`./tai import`) have partitions as far back as the analytics go."""
 
 PARTITION_SEMANTICS = (
     "**Which instant a partition is.** Partition `2026-11-02` is the week Monday 2026-11-02 "

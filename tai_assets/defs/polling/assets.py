@@ -79,9 +79,13 @@ def _outs(specs: list[IngestOutput]) -> dict[str, dg.AssetOut]:
     return {spec.name: spec.out for spec in specs}
 
 
+# The derived tables also combine the history imported from the original service.
+LEGACY_HISTORY = dg.AssetKey("legacy_history")
+
+
 def _internal_deps(specs: list[IngestOutput]) -> dict[str, set[dg.AssetKey]]:
     return {
-        spec.name: {dg.AssetKey(spec.derived_from)} if spec.derived_from else set()
+        spec.name: {dg.AssetKey(spec.derived_from), LEGACY_HISTORY} if spec.derived_from else set()
         for spec in specs
     }
 
@@ -192,6 +196,7 @@ def _output(name: str, change: TableChange, **metadata) -> dg.Output:
     name="ingest_server_polls",
     outs=_outs(SERVER_SPECS),
     internal_asset_deps=_internal_deps(SERVER_SPECS),
+    deps=[LEGACY_HISTORY],
     can_subset=True,
 )
 def ingest_server_polls(
@@ -231,6 +236,7 @@ def ingest_server_polls(
     name="ingest_world_polls",
     outs=_outs(WORLD_SPECS),
     internal_asset_deps=_internal_deps(WORLD_SPECS),
+    deps=[LEGACY_HISTORY],
     can_subset=True,
 )
 def ingest_world_polls(
