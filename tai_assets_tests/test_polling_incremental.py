@@ -1,9 +1,12 @@
 """Property: deriving sessions, the online series and worlds history batch by batch — whatever the
 batch boundaries, arrival order and repeats — gives exactly what a full rebuild gives."""
 
-from datetime import datetime, timedelta
+import tempfile
+from datetime import date, datetime, timedelta
 from itertools import pairwise
+from pathlib import Path
 
+import duckdb
 import polars as pl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -18,8 +21,13 @@ from tai_assets.core.derive import (
     derive_worlds_online,
 )
 from tai_assets.core.polls import server_polls_frame, world_polls_frame
+from tai_assets.legacy.history import SessionGaps
+from tai_assets.legacy.importer import ImportOptions, import_folder
 from tai_assets.warehouse import connection
 from tai_assets.warehouse.io_manager import WarehouseTable, write_frame
+from tai_assets_tests.support.legacy_files import write_file
+
+Connection = duckdb.DuckDBPyConnection
 
 START = datetime(2026, 1, 5, 12, 0)
 PLAYER_GAP = 300
@@ -209,3 +217,88 @@ def test_an_outage_that_grows_across_batches_is_dated_from_its_first_failed_poll
         grown = table(incremental, "core.server_online", "changed_at")
         assert grown == table(full, "core.server_online", "changed_at")
     assert grown == [(t[0], "up", 3, None), (t[1], "down", None, None), (t[4], "up", 3, None)]
+
+
+def old_service_files(folder: Path, prefix: Connection, worlds: bool) -> None:
+    """Write what the original service would have recorded of the prefix's polls: its
+    sessions, and its counts (change points while up: it wrote no row while down)."""
+    if worlds:
+        write_file(
+            folder / "world_sessions.db",
+            # The old files may hold names with colour codes: the import cleans them.
+            [("{00FF00}" + n, s, e) for n, s, e in table(prefix, "core.world_sessions", "name")],
+        )
+        rows = table(prefix, "core.worlds_online", "name, saved_at")
+        write_file(folder / "worlds_online.db", [(n, p, st_, ss, at) for n, p, st_, ss, at in rows])
+    else:
+        write_file(folder / "sessions.db", table(prefix, "core.player_sessions", "player"))
+        rows = table(prefix, "core.server_online", "changed_at")
+        write_file(folder / "online.db", [(o, at) for at, status, o, _ in rows if status == "up"])
+
+
+def import_old(conn: Connection, folder: Path) -> None:
+    options = ImportOptions("UTC", date(2020, 1, 6), SessionGaps(PLAYER_GAP, WORLD_GAP))
+    import_folder(conn, folder, options, "test", START)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(polls=st.lists(server_poll, min_size=2, max_size=30), data=st.data())
+def test_imported_history_joins_live_polls_as_if_it_had_been_polled(polls, data):
+    """The old service recorded the first polls; tai polls the rest, in batches in any order,
+    the import falling anywhere among them: sessions (and, when the old stretch had no outage,
+    the online series) are exactly what polling everything gives, and a rebuild keeps them."""
+    records = server_records(polls)
+    cut = data.draw(st.integers(1, len(records) - 1))
+    batches = batches_of(data.draw, records[cut:])
+    import_at = data.draw(st.integers(0, len(batches)))
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        connection.connect(":memory:") as prefix,
+        connection.connect(":memory:") as combined,
+        connection.connect(":memory:") as full,
+    ):
+        ingest_server(prefix, records[:cut], None)
+        old_service_files(Path(folder), prefix, worlds=False)
+        for i, batch in enumerate([*batches, None]):
+            if i == import_at:
+                import_old(combined, Path(folder))
+            if batch is not None:
+                ingest_server(combined, batch, window_of(server_polls_frame(batch)))
+        ingest_server(full, records, None)
+        compared = dict(SERVER_TABLES)
+        if any(row[1] == "down" for row in table(prefix, "core.server_online", "changed_at")):
+            del compared["core.server_online"]  # the old files cannot know that outage
+        for qualified, order in compared.items():
+            assert table(combined, qualified, order) == table(full, qualified, order)
+        ingest_server(combined, [], None)  # rebuild_derived_job: everything recomputed
+        for qualified, order in compared.items():
+            assert table(combined, qualified, order) == table(full, qualified, order)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(polls=st.lists(world_poll, min_size=2, max_size=30), data=st.data())
+def test_imported_world_history_joins_live_polls_as_if_it_had_been_polled(polls, data):
+    """As above for worlds: world sessions and the worlds' history."""
+    records = world_records(polls)
+    cut = data.draw(st.integers(1, len(records) - 1))
+    batches = batches_of(data.draw, records[cut:])
+    import_at = data.draw(st.integers(0, len(batches)))
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        connection.connect(":memory:") as prefix,
+        connection.connect(":memory:") as combined,
+        connection.connect(":memory:") as full,
+    ):
+        ingest_worlds(prefix, records[:cut], None)
+        old_service_files(Path(folder), prefix, worlds=True)
+        for i, batch in enumerate([*batches, None]):
+            if i == import_at:
+                import_old(combined, Path(folder))
+            if batch is not None:
+                ingest_worlds(combined, batch, window_of(world_polls_frame(batch)))
+        ingest_worlds(full, records, None)
+        for qualified, order in WORLD_TABLES.items():
+            assert table(combined, qualified, order) == table(full, qualified, order)
+        ingest_worlds(combined, [], None)
+        for qualified, order in WORLD_TABLES.items():
+            assert table(combined, qualified, order) == table(full, qualified, order)

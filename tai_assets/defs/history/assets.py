@@ -80,6 +80,8 @@ def _metadata(report: ImportReport, row_count: int) -> dict:
         stem = table.file.removesuffix(".db")
         for count in ("read", "imported", "merged", "skipped"):
             metadata[f"{stem}_{count}"] = getattr(table, count)
+        for name, value in table.extra.items():
+            metadata[f"{stem}_{name}"] = value
     return metadata
 
 
