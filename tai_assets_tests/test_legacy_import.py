@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from datetime import date, datetime, timedelta
+from pathlib import Path
 
 import dagster as dg
 import duckdb
@@ -30,7 +31,7 @@ from tai_assets_tests.support.legacy_files import (
 )
 from tai_assets_tests.support.polling import spool_path_beside, spool_polls
 
-GAP = 2700  # the default player session gap
+ROOT = Path(__file__).resolve().parent.parent
 T = datetime(2025, 3, 3, 12, 0)  # a Monday
 
 
@@ -449,3 +450,35 @@ def test_kill_9_in_the_middle_of_an_import_leaves_nothing_half_imported(tmp_path
     for file, table in held.items():
         assert rows(database, f"SELECT count(*) FROM {table}") == [(served[file],)], file
     assert "| players.db | core.players_snapshot |" in finished.stdout
+
+
+@pytest.mark.slow
+def test_backfill_queues_the_analytics_over_the_imported_range(old_folder, tmp_path, monkeypatch):
+    """`./tai import` then `./tai backfill` on a real instance (the deployment's dagster.yaml):
+    one backfill per analytics job over the imported days, and a retention run, queued."""
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "dagster.yaml").symlink_to(ROOT / "deploy" / "dagster.yaml")
+    env = {**os.environ, "DAGSTER_HOME": str(home), "TAI_DATA_DIR": str(tmp_path / "wh")}
+    for module, args in (("cli", [str(old_folder)]), ("backfill", [])):
+        done = subprocess.run(
+            [sys.executable, "-m", f"tai_assets.legacy.{module}", *args],
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+    assert "backfilling the analytics over 2025-03-03 .. 2025-03-03" in done.stdout
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    with dg.DagsterInstance.get() as instance:
+        backfills = {b.job_name: b.partition_names for b in instance.get_backfills()}
+        assert backfills == {
+            "analytics_daily_job": ["2025-03-03"],
+            "weekly_digest_job": ["2025-03-03"],
+            "monthly_digest_job": ["2025-03-01"],
+            "yearly_digest_job": ["2025"],
+        }
+        queued = instance.get_runs(dg.RunsFilter(statuses=[dg.DagsterRunStatus.QUEUED]))
+        assert sorted(r.job_name for r in queued) == sorted([*backfills, "player_retention_job"])
