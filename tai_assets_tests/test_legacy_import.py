@@ -482,3 +482,30 @@ def test_backfill_queues_the_analytics_over_the_imported_range(old_folder, tmp_p
         }
         queued = instance.get_runs(dg.RunsFilter(statuses=[dg.DagsterRunStatus.QUEUED]))
         assert sorted(r.job_name for r in queued) == sorted([*backfills, "player_retention_job"])
+
+
+def test_a_players_file_without_its_key_keeps_one_row_per_id(tmp_path, instance):
+    """A copy of players.db that lost its PRIMARY KEY (exported and reloaded, say) may repeat
+    an id within a snapshot: one row per id is kept (the latest login), the other skipped."""
+    folder = tmp_path / "data"
+    folder.mkdir()
+    taken = datetime(2025, 3, 5, 12)
+    keyless = OLD_PLAYERS_DDL.replace(",\n    PRIMARY KEY (id, snapshot_time))", ")")
+    write_file(
+        folder / "players.db",
+        [
+            (5, "Before", datetime(2025, 3, 1), None, 0, 0, 0, None, [], taken),
+            (5, "After", datetime(2025, 3, 4), None, 0, 0, 0, None, [], taken),
+            (6, "Other", None, None, 0, 0, 0, None, [], taken),
+        ],
+        ddl=keyless,
+    )
+    database = str(tmp_path / "tai.duckdb")
+    result = run_import(database, folder, instance)
+    meta = metadata(result)
+    assert (meta["players_imported"], meta["players_skipped"]) == (2, 1)
+    assert "a repeated id" in meta["files"]
+    assert rows(database, "SELECT id, login FROM core.players_snapshot ORDER BY id") == [
+        (5, "After"),
+        (6, "Other"),
+    ]

@@ -125,6 +125,36 @@ def test_migration_adds_a_column_without_losing_rows(tmp_path):
     assert rows == [("Vasya", None)]
 
 
+def test_a_table_whose_primary_key_was_dropped_is_rebuilt_with_its_rows(tmp_path):
+    """core.players_snapshot had PRIMARY KEY (snapshot_week, id) before 2026-12; DuckDB cannot
+    drop a key in place, so the migration rebuilds the table and keeps its rows."""
+    ddl = tmp_path / "ddl"
+    shutil.copytree(DDL_DIR, ddl)
+    snapshot_ddl = ddl / "30_snapshot.sql"
+    current = snapshot_ddl.read_text()
+    snapshot_ddl.write_text(
+        current.replace(
+            "    extra            JSON  ",
+            "    extra            JSON, PRIMARY KEY (snapshot_week, id)  ",
+            1,
+        )
+    )
+    path = str(tmp_path / "w.duckdb")
+    with duckdb.connect(path) as conn:
+        connection.apply_ddl(conn, sorted(ddl.glob("*.sql")))
+        conn.execute(
+            "INSERT INTO core.players_snapshot (snapshot_week, snapshot_time, id, login) "
+            "VALUES ('2026-11-02', '2026-11-09 00:00:05', 1, 'Anna')"
+        )
+        assert connection.check_constraints(conn)[("core", "players_snapshot")]
+    snapshot_ddl.write_text(current)
+    with duckdb.connect(path) as conn:
+        connection.apply_ddl(conn, sorted(ddl.glob("*.sql")))
+        assert connection.check_constraints(conn)[("core", "players_snapshot")] == set()
+        rows = conn.execute("SELECT id, login FROM core.players_snapshot").fetchall()
+    assert rows == [(1, "Anna")]
+
+
 def test_replace_matches_columns_by_name_and_reports_metadata(database):
     frame = pl.DataFrame({"score": [3, 5], "player": ["b", "a"]})
     result = materialize_scores(database, "replace", frame)

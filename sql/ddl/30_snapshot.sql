@@ -19,9 +19,11 @@ CREATE TABLE IF NOT EXISTS core.players_snapshot (
     premium          BOOLEAN,
     premium_expdate  TIMESTAMP,
     chase_rating     DOUBLE,
-    extra            JSON,                -- fields the API sent that tai does not model
-    PRIMARY KEY (snapshot_week, id)
+    extra            JSON                 -- fields the API sent that tai does not model
 );
+-- One row per (snapshot_week, id) by construction (the crawl keeps one record per id; the
+-- import keeps one per id) and checked by the `id_unique` check. No PRIMARY KEY: its index
+-- would hold every account of every week in memory (a year of 1 M accounts is 52 M rows).
 
 -- Records of a crawl that failed validation, with the reason; never silently dropped.
 CREATE TABLE IF NOT EXISTS core.players_snapshot_quarantine (

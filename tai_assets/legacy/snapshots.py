@@ -174,6 +174,17 @@ def import_snapshots(
     return report, written
 
 
+def ids_unique_per_snapshot(conn: duckdb.DuckDBPyConnection, file: AttachedFile) -> bool:
+    """Return whether the file's own key makes an id unique within a snapshot (the original's
+    PRIMARY KEY (id, snapshot_time)); without it the import keeps one row per id itself."""
+    keys = conn.execute(
+        "SELECT constraint_column_names FROM duckdb_constraints() WHERE database_name = ? "
+        "AND table_name = ? AND constraint_type IN ('PRIMARY KEY', 'UNIQUE')",
+        [file.spec.alias, file.spec.table],
+    ).fetchall()
+    return any(set(columns) == {"id", "snapshot_time"} for (columns,) in keys)
+
+
 def _insert_snapshot(
     conn: duckdb.DuckDBPyConnection,
     file: AttachedFile,
@@ -182,13 +193,18 @@ def _insert_snapshot(
     snapshot: OldSnapshot,
 ) -> int:
     columns = ["snapshot_week", "snapshot_time", *COLUMN_TYPES, "extra"]
+    one_per_id = (
+        ""
+        if ids_unique_per_snapshot(conn, file)
+        else " QUALIFY row_number() OVER "
+        "(PARTITION BY id ORDER BY lastlogin DESC NULLS LAST, login) = 1"
+    )
     try:
         ((inserted,),) = conn.execute(
             f"INSERT INTO core.players_snapshot ({', '.join(columns)}) "
             f"SELECT ?::DATE, ?::TIMESTAMP, * FROM (SELECT {select_list} FROM {file.table} "
             "WHERE CAST(snapshot_time AS TIMESTAMP) = ?) "
-            "WHERE id IS NOT NULL AND login IS NOT NULL AND login <> '' "
-            "ON CONFLICT DO NOTHING",
+            f"WHERE id IS NOT NULL AND login IS NOT NULL AND login <> ''{one_per_id}",
             [week, snapshot.utc_time, snapshot.stored_time],
         ).fetchall()
     except duckdb.ConversionException as error:

@@ -74,19 +74,26 @@ def ddl_fingerprint() -> str:
 
 
 def check_constraints(conn: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], set[str]]:
-    """Return the CHECK constraints of every table, by (schema, table)."""
+    """Return the CHECK, PRIMARY KEY and UNIQUE constraints of every table, by (schema, table)
+    (a table without any maps to an empty set)."""
     rows = conn.execute(
-        "SELECT schema_name, table_name, constraint_text FROM duckdb_constraints() "
-        "WHERE constraint_type = 'CHECK'"
+        "SELECT t.schema_name, t.table_name, c.constraint_type || ' ' || c.constraint_text "
+        "FROM duckdb_tables() AS t LEFT JOIN duckdb_constraints() AS c "
+        "ON c.database_name = t.database_name AND c.schema_name = t.schema_name "
+        "AND c.table_name = t.table_name "
+        "AND c.constraint_type IN ('CHECK', 'PRIMARY KEY', 'UNIQUE') "
+        "WHERE t.database_name = current_database()"
     ).fetchall()
     checks: dict[tuple[str, str], set[str]] = {}
     for schema, table, text in rows:
-        checks.setdefault((schema, table), set()).add(text)
+        constraints = checks.setdefault((schema, table), set())
+        if text is not None:
+            constraints.add(text)
     return checks
 
 
 def declared_checks(files: list[Path]) -> dict[tuple[str, str], set[str]]:
-    """Return the CHECK constraints the DDL files declare (applied to a scratch database)."""
+    """Return the constraints the DDL files declare (applied to a scratch database)."""
     with duckdb.connect() as scratch:
         for path in files:
             scratch.execute(path.read_text(encoding="utf-8"))
@@ -96,10 +103,11 @@ def declared_checks(files: list[Path]) -> dict[tuple[str, str], set[str]]:
 def rebuild_tables_with_changed_checks(
     conn: duckdb.DuckDBPyConnection, files: list[Path]
 ) -> list[str]:
-    """Rebuild every table whose CHECK constraints differ from its DDL; return their names.
+    """Rebuild every table whose constraints differ from its DDL; return their names.
 
-    DuckDB cannot alter a CHECK constraint (a new poll status, say), so such a table is renamed,
-    created anew from the DDL and filled back by column name, inside the caller's transaction.
+    DuckDB cannot alter a CHECK constraint (a new poll status, say) or drop a primary key, so
+    such a table is renamed, created anew from the DDL and filled back by column name, inside
+    the caller's transaction.
     """
     declared, current = declared_checks(files), check_constraints(conn)
     rebuilt = []
@@ -113,7 +121,7 @@ def rebuild_tables_with_changed_checks(
         conn.execute(f"INSERT INTO {schema}.{table} BY NAME SELECT * FROM {schema}.{old}")
         conn.execute(f"DROP TABLE {schema}.{old}")
         rebuilt.append(f"{schema}.{table}")
-        logger.warning("rebuilt %s.%s: its CHECK constraints changed", schema, table)
+        logger.warning("rebuilt %s.%s: its constraints changed", schema, table)
     return rebuilt
 
 
