@@ -17,6 +17,10 @@ from tai_assets.legacy.report import ImportReport
 from tai_assets.legacy.snapshots import WrittenSnapshot, import_snapshots
 
 
+# DuckDB's memory during an import; a year of 1 M-account weekly snapshots stays under 2 GiB.
+IMPORT_MEMORY_LIMIT = "1GB"
+
+
 @dataclass(frozen=True)
 class ImportOptions:
     """What an import needs besides the folder: the zone of players.db's `snapshot_time`, the
@@ -46,6 +50,9 @@ def import_folder(
             f"{UNFINISHED_CRAWL}: an unfinished crawl of the old service, skipped"
         )
     weeks: list[WrittenSnapshot] = []
+    # DuckDB would otherwise cache up to 80 % of the machine's memory while copying snapshots;
+    # it spills to its temporary folder instead.
+    conn.execute(f"SET memory_limit = '{IMPORT_MEMORY_LIMIT}'")
     with attached(conn, folder, specs) as files:
         conn.begin()
         try:
