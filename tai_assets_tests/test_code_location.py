@@ -19,7 +19,7 @@ ASSETS = {
     "raw_server_polls", "raw_world_polls", "player_sessions", "world_sessions",
     "server_online", "worlds_online", "players_snapshot_pages", "players_snapshot",
     "players_snapshot_quarantine", "daily_activity", "session_habits", "daily_digest",
-    "weekly_digest", "monthly_digest", "yearly_digest", "player_retention",
+    "weekly_digest", "monthly_digest", "yearly_digest", "player_retention", "legacy_history",
 }  # fmt: skip
 CHECKS = {
     "raw_server_polls:raw_server_polls_unique_and_past",
@@ -47,11 +47,17 @@ CHECKS = {
     "weekly_digest:delivered",
     "monthly_digest:delivered",
     "yearly_digest:delivered",
+    "legacy_history:legacy_player_sessions_in_core",
+    "legacy_history:legacy_world_sessions_in_core",
+    "legacy_history:legacy_online_in_series",
+    "legacy_history:legacy_worlds_online_in_history",
+    "legacy_history:legacy_snapshots_complete",
 }
 JOBS = {
     "ingest_server_polls_job", "ingest_world_polls_job", "rebuild_derived_job",
     "polling_checks_job", "players_snapshot_job", "analytics_daily_job", "weekly_digest_job",
     "monthly_digest_job", "yearly_digest_job", "player_retention_job", "purge_old_runs_job",
+    "import_history_job",
 }  # fmt: skip
 SCHEDULES = {
     "polling_checks_schedule", "purge_old_runs_daily", "players_snapshot_weekly",
@@ -91,7 +97,7 @@ def test_the_code_location_defines_exactly_these(location):
 
 
 def test_every_asset_names_its_group_owner_and_kinds(location):
-    groups = {"polling", "players", "analytics"}
+    groups = {"polling", "players", "analytics", "history"}
     for spec in location.resolve_all_asset_specs():
         assert spec.group_name in groups, spec.key
         assert spec.owners == ["team:tai"], spec.key

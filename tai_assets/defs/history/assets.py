@@ -94,7 +94,7 @@ def _metadata(report: ImportReport, row_count: int) -> dict:
         dg.AssetCheckSpec(rule.name, asset="legacy_history", description=rule.description)
         for rule in LEGACY_RULES
     ],
-    metadata={"dagster/table_name": ", ".join(LEGACY_TABLES)},
+    metadata={"schema": "raw", "dagster/table_name": ", ".join(LEGACY_TABLES)},
     description=(
         "History imported from the original tai service's DuckDB files: its sessions, online "
         "counts and worlds' counts (`raw.legacy_*`), which the core tables combine with the "
