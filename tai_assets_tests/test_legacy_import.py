@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -192,7 +193,9 @@ def test_import_counts_every_row_and_its_checks_pass(old_folder, tmp_path, insta
         ("Мир #12",),
     ]
     # The bigger of two counts at one instant wins; unchanged counts make no change point.
-    assert rows(database, "SELECT changed_at, status, online FROM core.server_online") == [
+    assert rows(
+        database, "SELECT changed_at, status, online FROM core.server_online ORDER BY 1"
+    ) == [
         (at(0), "up", 3),
         (at(10), "up", 7),
         (at(20), "up", 4),
@@ -429,14 +432,20 @@ def test_kill_9_in_the_middle_of_an_import_leaves_nothing_half_imported(tmp_path
     database = str(tmp_path / "warehouse" / "tai.duckdb")
     command = [sys.executable, "-m", "tai_assets.legacy.cli", str(folder)]
     process = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
-    for line in process.stderr:
-        if "STEP_START" in line:
-            break
-    # Let the import write for a while, then kill it: well inside its transaction.
-    time.sleep(4)
-    assert process.poll() is None, "the import finished before it could be killed"
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(process.stderr), daemon=True)
+    reader.start()
+    deadline = time.monotonic() + 120
+    while not any("STEP_START" in line for line in lines) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    # The step attaches the files and opens its transaction at once; the commit is logged as
+    # "imported <folder>". Kill it well before that.
+    time.sleep(1.5)
     process.send_signal(signal.SIGKILL)
     process.wait()
+    reader.join(timeout=10)
+    assert any("STEP_START" in line for line in lines)
+    assert not any(f"imported {folder}" in line for line in lines), "killed after the commit"
     assert all(not table_rows for table_rows in warehouse_state(database).values())
     finished = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
     assert finished.returncode == 0, finished.stderr[-2000:]
@@ -481,7 +490,8 @@ def test_backfill_queues_the_analytics_over_the_imported_range(old_folder, tmp_p
             "yearly_digest_job": ["2025"],
         }
         queued = instance.get_runs(dg.RunsFilter(statuses=[dg.DagsterRunStatus.QUEUED]))
-        assert sorted(r.job_name for r in queued) == sorted([*backfills, "player_retention_job"])
+        expected = [*backfills, "player_retention_job", "world_tags_job"]
+        assert sorted(r.job_name for r in queued) == sorted(expected)
 
 
 def test_a_players_file_without_its_key_keeps_one_row_per_id(tmp_path, instance):

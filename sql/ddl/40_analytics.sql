@@ -116,3 +116,26 @@ CREATE TABLE IF NOT EXISTS analytics.session_habits (
     p90_gap_minutes             DOUBLE,
     computed_at                 TIMESTAMP NOT NULL
 );
+
+-- Every distinct clean world name with its genre tags (asset world_tags, replaced whole when
+-- the names or the rules in tai_assets/analytics/world_tags.toml change).
+CREATE TABLE IF NOT EXISTS analytics.world_tags (
+    name          VARCHAR   NOT NULL PRIMARY KEY,
+    tags          VARCHAR[] NOT NULL,  -- empty: untagged
+    evidence      JSON      NOT NULL,  -- {tag: ["token: rp", "implied by: city_rp", …]}
+    rules_version VARCHAR   NOT NULL,  -- hash of the rules file that tagged it
+    tagged_at     TIMESTAMP NOT NULL
+);
+
+-- Genre popularity per local day (asset genre_popularity, daily partitions): per tag, and
+-- '(untagged)', the worlds open, world sessions started and player-hours spent in worlds.
+CREATE TABLE IF NOT EXISTS analytics.genre_popularity (
+    day             DATE      NOT NULL,
+    tag             VARCHAR   NOT NULL,
+    worlds          INTEGER   NOT NULL,  -- worlds of the tag with a session overlapping the day
+    world_sessions  INTEGER   NOT NULL,  -- their sessions that started this day
+    player_hours    DOUBLE    NOT NULL,  -- players × hours inside the day, from worlds_online
+    share_of_hours  DOUBLE,              -- of all player-hours in worlds that day; NULL: none
+    computed_at     TIMESTAMP NOT NULL,
+    PRIMARY KEY (day, tag)
+);

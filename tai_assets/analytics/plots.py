@@ -176,3 +176,10 @@ def habits_png(detail: pl.DataFrame, title: str) -> bytes:
     else:
         _empty(ax_gap, "no gaps")
     return _png(fig)
+
+
+def bars_png(frame: pl.DataFrame, label_col: str, value_col: str, title: str) -> bytes:
+    """Return a horizontal bar chart of `frame` (already ordered, largest first)."""
+    fig = _figure(figsize=(8, max(2.5, 0.22 * frame.height + 1)))
+    _barh(fig.subplots(), frame, label_col, value_col, title, "tab:purple")
+    return _png(fig)

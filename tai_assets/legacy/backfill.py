@@ -1,10 +1,11 @@
 """`./tai backfill [--from DATE] [--to DATE]`: the analytics over the imported history.
 
-Submits one Dagster backfill per analytics job (daily activity, session habits and digests;
-weekly, monthly and yearly digests) over the partitions that overlap the range, and one run of
-`player_retention_job`. By default the range is what `raw.legacy_*` covers. The runs are queued
-in the project's instance: the deployment (`./tai run`) executes them, and the UI's Backfills
-page shows their progress. It uses Dagster's own `dagster job backfill` / `dagster job launch`.
+Submits a run of `world_tags_job`, one Dagster backfill per analytics job (daily activity,
+session habits, genre popularity and digests; weekly, monthly and yearly digests) over the
+partitions that overlap the range, and a run of `player_retention_job`. By default the range
+is what `raw.legacy_*` covers. The runs are queued in the project's instance: the deployment
+(`./tai run`) executes them, and the UI's Backfills page shows their progress. It uses
+Dagster's own `dagster job backfill` and `dagster job launch`.
 """
 
 import argparse
@@ -29,6 +30,7 @@ ANALYTICS_BACKFILLS = (
     ("yearly_digest_job", YEARLY),
 )
 RETENTION_JOB = "player_retention_job"
+TAGS_JOB = "world_tags_job"
 _IMPORTED_BOUNDS = """
 SELECT min(lo), max(hi) FROM (
     SELECT min(session_start) AS lo, max(session_end) AS hi FROM raw.legacy_player_sessions
@@ -76,7 +78,8 @@ def _overlaps(window: dg.TimeWindow, first: date, last: date) -> bool:
 def backfill_commands(first: date, last: date, now: datetime) -> list[list[str]]:
     """Return the `dagster` command lines that backfill the analytics over `first`..`last`."""
     workspace = ["-w", str(ROOT / "workspace.yaml")]
-    commands = []
+    # The worlds' genres first: the daily job's genre_popularity reads them.
+    commands = [["job", "launch", *workspace, "-j", TAGS_JOB]]
     for job, partitions_def in ANALYTICS_BACKFILLS:
         keys = partition_range(partitions_def, first, last, now)
         if keys is not None:

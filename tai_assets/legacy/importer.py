@@ -16,7 +16,6 @@ from tai_assets.legacy.history import HISTORY_TABLES, SessionGaps, import_histor
 from tai_assets.legacy.report import ImportReport
 from tai_assets.legacy.snapshots import WrittenSnapshot, import_snapshots
 
-
 # DuckDB's memory during an import; a year of 1 M-account weekly snapshots stays under 2 GiB.
 IMPORT_MEMORY_LIMIT = "1GB"
 

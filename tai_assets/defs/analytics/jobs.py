@@ -6,9 +6,10 @@ from tai_assets.defs.analytics.partitions import DAILY, MONTHLY, WEEKLY, YEARLY
 
 analytics_daily_job = dg.define_asset_job(
     "analytics_daily_job",
-    selection=["daily_activity", "session_habits", "daily_digest"],
+    selection=["daily_activity", "session_habits", "daily_digest", "genre_popularity"],
     partitions_def=DAILY,
-    description="Daily activity, session habits and the daily digest of one local day.",
+    description="Daily activity, session habits, genre popularity and the daily digest of one "
+    "local day.",
 )
 weekly_digest_job = dg.define_asset_job(
     "weekly_digest_job", selection=["weekly_digest"], partitions_def=WEEKLY
@@ -20,6 +21,11 @@ yearly_digest_job = dg.define_asset_job(
     "yearly_digest_job", selection=["yearly_digest"], partitions_def=YEARLY
 )
 player_retention_job = dg.define_asset_job("player_retention_job", selection=["player_retention"])
+world_tags_job = dg.define_asset_job(
+    "world_tags_job",
+    selection=["world_tags"],
+    description="Re-tags every world name (after a rule change, or for names seen since).",
+)
 
 ANALYTICS_JOBS = [
     analytics_daily_job,
@@ -27,4 +33,5 @@ ANALYTICS_JOBS = [
     monthly_digest_job,
     yearly_digest_job,
     player_retention_job,
+    world_tags_job,
 ]

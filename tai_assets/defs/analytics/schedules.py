@@ -6,6 +6,7 @@ from tai_assets.defs.analytics.jobs import (
     analytics_daily_job,
     monthly_digest_job,
     weekly_digest_job,
+    world_tags_job,
     yearly_digest_job,
 )
 from tai_assets.defs.analytics.partitions import REPORT_TZ, YEARLY
@@ -32,10 +33,20 @@ def yearly_digest_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunReque
     return dg.RunRequest(run_key=key, partition_key=key)
 
 
+world_tags_daily = dg.ScheduleDefinition(
+    name="world_tags_daily",
+    job=world_tags_job,
+    cron_schedule="5 0 * * *",
+    execution_timezone=REPORT_TZ,
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    description="At 00:05 local time, before the daily job: tags the names seen since.",
+)
+
 # Shortly after local midnight, each schedule runs the period that has just ended.
 ANALYTICS_SCHEDULES = [
     _schedule(analytics_daily_job, 15),
     _schedule(weekly_digest_job, 20),
     _schedule(monthly_digest_job, 25),
     yearly_digest_schedule,
+    world_tags_daily,
 ]
