@@ -2,14 +2,17 @@
 genre_popularity assets on a real DuckDB file with hand-made rows whose answers are known."""
 
 import json
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
 import polars as pl
 import pytest
 
+from tai_assets.analytics.digest import compute_digest
 from tai_assets.analytics.genres import RULES_PATH, RulesError, load_rules, normalise
+from tai_assets.analytics.periods import Period
+from tai_assets.analytics.render import render_markdown
 from tai_assets.defs.analytics.genres import (
     GENRE_ASSETS,
     RULES,
@@ -254,3 +257,21 @@ def test_the_genre_checks_fail_on_bad_figures():
     verdict = _popularity_check(popularity, hours, tags)
     assert not verdict.passed
     assert "share outside" in verdict.metadata["problems"].value
+
+
+def test_digests_name_the_top_genres_once_worlds_are_tagged(database):
+    period = Period("day", date(2025, 6, 2), "Europe/Moscow")
+    with connection.connect(database) as conn:
+        assert compute_digest(conn, period).content.top_genres == []  # not tagged yet
+    assert dg.materialize(GENRE_ASSETS[:1], resources=resources(database)).success
+    with connection.connect(database) as conn:
+        content = compute_digest(conn, period).content
+    assert [(g.tag, g.player_hours) for g in content.top_genres] == [
+        ("post_apo", 6.0),
+        ("zombie", 6.0),
+        ("dm", 5.0),
+    ]
+    assert (
+        "**Top genres:** post\\_apo (6 hours), zombie (6 hours), dm (5 hours)"
+        in render_markdown(content, "en")
+    )

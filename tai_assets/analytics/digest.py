@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from tai_assets.analytics import queries
+from tai_assets.analytics.genres import UNTAGGED, genre_popularity
 from tai_assets.analytics.names import DEFAULT_BOTS
 from tai_assets.analytics.online import bucket_peaks, online_steps, peak_online
 from tai_assets.analytics.periods import Period
@@ -18,7 +19,8 @@ from tai_assets.analytics.popularity import (
     top_worlds,
     world_session_scores,
 )
-from tai_assets.analytics.render import DigestContent, PlayerLine, WorldLine
+from tai_assets.analytics.render import DigestContent, GenreLine, PlayerLine, WorldLine
+from tai_assets.common.sql_files import read_sql
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,7 @@ def compute_digest(
         queries.world_sessions_starting(conn, start, end), queries.world_points(conn, start, end)
     )
     worlds = top_worlds(scores, rules)
+    genres = top_genres(conn, start, end)
     steps = online_steps(queries.server_online_window(conn, start, end), start, end)
     peak, peak_at = peak_online(steps)
     content = DigestContent(
@@ -70,6 +73,22 @@ def compute_digest(
         peak_online_at=peak_at,
         active_players=totals.height,
         sessions=int(totals["sessions"].sum()) if totals.height else 0,
+        top_genres=genres,
     )
     every = "1h" if period.kind == "day" else "1d"
     return DigestData(content, players, worlds, steps, bucket_peaks(steps, period.tz, every))
+
+
+def top_genres(conn, start, end, limit: int = 3) -> list[GenreLine]:
+    """Return the genre tags with the most player-hours in [start, end) (untagged left out;
+    none until `world_tags` has run)."""
+    tags = conn.sql("SELECT name, tags FROM analytics.world_tags").pl()
+    if tags.is_empty():
+        return []
+    hours = conn.sql(
+        read_sql("analytics/world_hours.sql"), params={"start": start, "end": end}
+    ).pl()
+    ranked = genre_popularity(hours, tags).filter(
+        (pl.col("tag") != UNTAGGED) & (pl.col("player_hours") > 0)
+    )
+    return [GenreLine(row["tag"], row["player_hours"]) for row in ranked.head(limit).to_dicts()]

@@ -131,6 +131,14 @@ class WorldLine:
 
 
 @dataclass(frozen=True)
+class GenreLine:
+    """A genre tag in a digest's top list, with the player-hours spent in its worlds."""
+
+    tag: str
+    player_hours: float
+
+
+@dataclass(frozen=True)
 class DigestContent:
     """Everything a digest says, independent of language and format."""
 
@@ -141,6 +149,7 @@ class DigestContent:
     peak_online_at: datetime | None = None  # naive UTC
     active_players: int = 0
     sessions: int = 0
+    top_genres: list[GenreLine] = field(default_factory=list)
 
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~])")
@@ -201,6 +210,13 @@ def _lines(content: DigestContent, lang: Language, bold, esc, heading) -> list[s
             out.append(f"{i}. {fire}{bold(esc(w.name))} — {peak}, {length}, {score_label} {score}")
     else:
         out.append("Ни один мир не прошёл отбор." if ru else "No world made the cut.")
+    if content.top_genres:
+        out.append("")
+        label = "Жанры" if ru else "Top genres"
+        genres = ", ".join(
+            f"{esc(g.tag)} ({duration_phrase(g.player_hours, lang)})" for g in content.top_genres
+        )
+        out.append(f"{bold(label + ':')} {genres}")
     return out
 
 
