@@ -20,7 +20,8 @@ ASSETS = {
     "server_online", "worlds_online", "players_snapshot_pages", "players_snapshot",
     "players_snapshot_quarantine", "daily_activity", "session_habits", "daily_digest",
     "weekly_digest", "monthly_digest", "yearly_digest", "player_retention", "legacy_history",
-    "world_tags", "genre_popularity",
+    "world_tags", "genre_popularity", "online_heatmap", "online_heatmap_recent",
+    "player_profiles", "name_history",
 }  # fmt: skip
 CHECKS = {
     "raw_server_polls:raw_server_polls_unique_and_past",
@@ -50,6 +51,8 @@ CHECKS = {
     "yearly_digest:delivered",
     "world_tags:every_name_tagged_or_untagged",
     "genre_popularity:shares_within_0_1",
+    "online_heatmap:cells_valid",
+    "online_heatmap_recent:cells_valid",
     "legacy_history:legacy_player_sessions_in_core",
     "legacy_history:legacy_world_sessions_in_core",
     "legacy_history:legacy_online_in_series",
@@ -60,12 +63,12 @@ JOBS = {
     "ingest_server_polls_job", "ingest_world_polls_job", "rebuild_derived_job",
     "polling_checks_job", "players_snapshot_job", "analytics_daily_job", "weekly_digest_job",
     "monthly_digest_job", "yearly_digest_job", "player_retention_job", "purge_old_runs_job",
-    "import_history_job", "world_tags_job",
+    "import_history_job", "analytics_refresh_job",
 }  # fmt: skip
 SCHEDULES = {
     "polling_checks_schedule", "purge_old_runs_daily", "players_snapshot_weekly",
     "analytics_daily_job_schedule", "weekly_digest_job_schedule", "monthly_digest_job_schedule",
-    "yearly_digest_schedule", "world_tags_daily",
+    "yearly_digest_schedule", "analytics_refresh_daily",
 }  # fmt: skip
 SENSORS = {
     "server_poll_sensor", "world_poll_sensor", "polling_freshness_sensor",

@@ -490,7 +490,7 @@ def test_backfill_queues_the_analytics_over_the_imported_range(old_folder, tmp_p
             "yearly_digest_job": ["2025"],
         }
         queued = instance.get_runs(dg.RunsFilter(statuses=[dg.DagsterRunStatus.QUEUED]))
-        expected = [*backfills, "player_retention_job", "world_tags_job"]
+        expected = [*backfills, "player_retention_job", "analytics_refresh_job"]
         assert sorted(r.job_name for r in queued) == sorted(expected)
 
 

@@ -139,3 +139,49 @@ CREATE TABLE IF NOT EXISTS analytics.genre_popularity (
     computed_at     TIMESTAMP NOT NULL,
     PRIMARY KEY (day, tag)
 );
+
+-- When people play: the average online count per local weekday × hour (asset online_heatmap,
+-- monthly partitions; asset online_heatmap_recent holds the last 28 days under month = the
+-- first of those days). Averaged over the minutes the server was up with a known count.
+CREATE TABLE IF NOT EXISTS analytics.online_heatmap (
+    month        DATE    NOT NULL,  -- local first day of the month
+    weekday      INTEGER NOT NULL,  -- ISO: 1 Monday … 7 Sunday
+    hour         INTEGER NOT NULL,  -- local hour 0–23
+    avg_online   DOUBLE,            -- NULL: never up with a known count at that hour
+    minutes_up   INTEGER NOT NULL,
+    PRIMARY KEY (month, weekday, hour)
+);
+CREATE TABLE IF NOT EXISTS analytics.online_heatmap_recent (
+    month        DATE    NOT NULL,
+    weekday      INTEGER NOT NULL,
+    hour         INTEGER NOT NULL,
+    avg_online   DOUBLE,
+    minutes_up   INTEGER NOT NULL,
+    PRIMARY KEY (month, weekday, hour)
+);
+
+-- One row per player ever seen (asset player_profiles, replaced daily).
+CREATE TABLE IF NOT EXISTS analytics.player_profiles (
+    player                  VARCHAR   NOT NULL PRIMARY KEY,
+    first_seen              TIMESTAMP NOT NULL,  -- UTC
+    last_seen               TIMESTAMP NOT NULL,
+    sessions                INTEGER   NOT NULL,
+    total_hours             DOUBLE    NOT NULL,
+    hours_last_7_days       DOUBLE    NOT NULL,  -- before the profile was computed
+    hours_last_30_days      DOUBLE    NOT NULL,
+    median_session_minutes  DOUBLE    NOT NULL,
+    usual_hour              INTEGER   NOT NULL,  -- local hour most of their sessions start
+    account_id              BIGINT,              -- latest snapshot's account of that login
+    regdate                 TIMESTAMP,
+    computed_at             TIMESTAMP NOT NULL
+);
+
+-- An account seen under a new login between two snapshots (asset name_history, replaced).
+CREATE TABLE IF NOT EXISTS analytics.name_history (
+    account_id     BIGINT  NOT NULL,
+    old_login      VARCHAR NOT NULL,
+    new_login      VARCHAR NOT NULL,
+    last_week_old  DATE    NOT NULL,  -- the last snapshot week under the old login
+    first_week_new DATE    NOT NULL,  -- the first under the new one
+    PRIMARY KEY (account_id, first_week_new)
+);

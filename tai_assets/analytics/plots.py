@@ -183,3 +183,23 @@ def bars_png(frame: pl.DataFrame, label_col: str, value_col: str, title: str) ->
     fig = _figure(figsize=(8, max(2.5, 0.22 * frame.height + 1)))
     _barh(fig.subplots(), frame, label_col, value_col, title, "tab:purple")
     return _png(fig)
+
+
+def heatmap_png(cells: pl.DataFrame, title: str) -> bytes:
+    """Return a weekday × hour heatmap of `avg_online` (rows weekday 1–7, columns hour 0–23)."""
+    fig = _figure(figsize=(9, 3.2))
+    ax = fig.subplots()
+    ax.set_title(title, fontsize=10)
+    if cells.is_empty():
+        _empty(ax, "no online data")
+        return _png(fig)
+    grid = [[float("nan")] * 24 for _ in range(7)]
+    for row in cells.iter_rows(named=True):
+        if row["avg_online"] is not None:
+            grid[row["weekday"] - 1][row["hour"]] = row["avg_online"]
+    image = ax.imshow(grid, aspect="auto", cmap="viridis")
+    ax.set_yticks(range(7), ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"])
+    ax.set_xticks(range(0, 24, 2))
+    ax.set_xlabel("local hour")
+    fig.colorbar(image, ax=ax, label="average online")
+    return _png(fig)

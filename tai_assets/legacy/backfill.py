@@ -1,11 +1,12 @@
 """`./tai backfill [--from DATE] [--to DATE]`: the analytics over the imported history.
 
-Submits a run of `world_tags_job`, one Dagster backfill per analytics job (daily activity,
-session habits, genre popularity and digests; weekly, monthly and yearly digests) over the
-partitions that overlap the range, and a run of `player_retention_job`. By default the range
-is what `raw.legacy_*` covers. The runs are queued in the project's instance: the deployment
-(`./tai run`) executes them, and the UI's Backfills page shows their progress. It uses
-Dagster's own `dagster job backfill` and `dagster job launch`.
+Submits a run of `analytics_refresh_job` (world genres, profiles), one Dagster backfill per
+analytics job (daily activity, session habits, genre popularity and digests; weekly digests;
+monthly digests and heatmaps; yearly digests) over the partitions that overlap the range, and a
+run of `player_retention_job`. By default the range is what `raw.legacy_*` covers. The runs are
+queued in the project's instance: the deployment (`./tai run`) executes them, and the UI's
+Backfills page shows their progress. It uses Dagster's own `dagster job backfill` and `dagster
+job launch`.
 """
 
 import argparse
@@ -30,7 +31,7 @@ ANALYTICS_BACKFILLS = (
     ("yearly_digest_job", YEARLY),
 )
 RETENTION_JOB = "player_retention_job"
-TAGS_JOB = "world_tags_job"
+TAGS_JOB = "analytics_refresh_job"
 _IMPORTED_BOUNDS = """
 SELECT min(lo), max(hi) FROM (
     SELECT min(session_start) AS lo, max(session_end) AS hi FROM raw.legacy_player_sessions

@@ -7,10 +7,18 @@ from tai_assets.defs.analytics.assets import daily_activity, player_retention, s
 from tai_assets.defs.analytics.digests import DIGESTS
 from tai_assets.defs.analytics.genres import GENRE_ASSETS
 from tai_assets.defs.analytics.jobs import ANALYTICS_JOBS
+from tai_assets.defs.analytics.people import PEOPLE_ASSETS
 from tai_assets.defs.analytics.schedules import ANALYTICS_SCHEDULES
 from tai_assets.defs.analytics.sensors import ANALYTICS_SENSORS
 
-ANALYTICS_ASSETS = [daily_activity, session_habits, *DIGESTS, player_retention, *GENRE_ASSETS]
+ANALYTICS_ASSETS = [
+    daily_activity,
+    session_habits,
+    *DIGESTS,
+    player_retention,
+    *GENRE_ASSETS,
+    *PEOPLE_ASSETS,
+]
 
 
 def analytics_definitions() -> dg.Definitions:

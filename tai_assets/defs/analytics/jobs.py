@@ -15,16 +15,17 @@ weekly_digest_job = dg.define_asset_job(
     "weekly_digest_job", selection=["weekly_digest"], partitions_def=WEEKLY
 )
 monthly_digest_job = dg.define_asset_job(
-    "monthly_digest_job", selection=["monthly_digest"], partitions_def=MONTHLY
+    "monthly_digest_job", selection=["monthly_digest", "online_heatmap"], partitions_def=MONTHLY
 )
 yearly_digest_job = dg.define_asset_job(
     "yearly_digest_job", selection=["yearly_digest"], partitions_def=YEARLY
 )
 player_retention_job = dg.define_asset_job("player_retention_job", selection=["player_retention"])
-world_tags_job = dg.define_asset_job(
-    "world_tags_job",
-    selection=["world_tags"],
-    description="Re-tags every world name (after a rule change, or for names seen since).",
+analytics_refresh_job = dg.define_asset_job(
+    "analytics_refresh_job",
+    selection=["world_tags", "online_heatmap_recent", "player_profiles", "name_history"],
+    description="The analytics that are replaced whole each day: world genres (re-tags every "
+    "name, after a rule change too), the last 28 days' heatmap, player profiles, name history.",
 )
 
 ANALYTICS_JOBS = [
@@ -33,5 +34,5 @@ ANALYTICS_JOBS = [
     monthly_digest_job,
     yearly_digest_job,
     player_retention_job,
-    world_tags_job,
+    analytics_refresh_job,
 ]

@@ -4,9 +4,9 @@ import dagster as dg
 
 from tai_assets.defs.analytics.jobs import (
     analytics_daily_job,
+    analytics_refresh_job,
     monthly_digest_job,
     weekly_digest_job,
-    world_tags_job,
     yearly_digest_job,
 )
 from tai_assets.defs.analytics.partitions import REPORT_TZ, YEARLY
@@ -33,13 +33,14 @@ def yearly_digest_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunReque
     return dg.RunRequest(run_key=key, partition_key=key)
 
 
-world_tags_daily = dg.ScheduleDefinition(
-    name="world_tags_daily",
-    job=world_tags_job,
+analytics_refresh_daily = dg.ScheduleDefinition(
+    name="analytics_refresh_daily",
+    job=analytics_refresh_job,
     cron_schedule="5 0 * * *",
     execution_timezone=REPORT_TZ,
     default_status=dg.DefaultScheduleStatus.RUNNING,
-    description="At 00:05 local time, before the daily job: tags the names seen since.",
+    description="At 00:05 local time, before the daily job (whose genre popularity reads the "
+    "tags): re-tags the worlds, refreshes profiles, name history and the 28-day heatmap.",
 )
 
 # Shortly after local midnight, each schedule runs the period that has just ended.
@@ -48,5 +49,5 @@ ANALYTICS_SCHEDULES = [
     _schedule(weekly_digest_job, 20),
     _schedule(monthly_digest_job, 25),
     yearly_digest_schedule,
-    world_tags_daily,
+    analytics_refresh_daily,
 ]
