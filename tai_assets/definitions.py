@@ -12,6 +12,7 @@ from tai_assets.defs.alerts import alerts_definitions
 from tai_assets.defs.alerts.resources import alert_resources
 from tai_assets.defs.analytics import analytics_definitions
 from tai_assets.defs.analytics.resources import analytics_resources
+from tai_assets.defs.exports import exports_definitions, exports_resources
 from tai_assets.defs.history import history_definitions
 from tai_assets.defs.maintenance import maintenance_definitions
 from tai_assets.defs.players import players_definitions
@@ -31,6 +32,7 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
         **players_resources(settings),
         **analytics_resources(settings),
         **alert_resources(settings),
+        **exports_resources(settings),
     }
 
 
@@ -44,6 +46,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         analytics_definitions(),
         maintenance_definitions(settings),
         history_definitions(),
+        exports_definitions(),
         alerts_definitions(settings),
         dg.Definitions(resources=fixed_resources(resources)),
     )

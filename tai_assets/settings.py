@@ -141,6 +141,11 @@ class Settings(BaseSettings):
         return self
 
     @property
+    def exports_dir(self) -> Path:
+        """Where the Parquet exports are written (`<data_dir>/exports`)."""
+        return self.data_dir / "exports"
+
+    @property
     def warehouse_path(self) -> Path:
         """The DuckDB warehouse file (TAI_WAREHOUSE_PATH, default `<data_dir>/tai.duckdb`)."""
         return self.warehouse_path_setting or self.data_dir / "tai.duckdb"

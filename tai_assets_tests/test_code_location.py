@@ -13,6 +13,7 @@ import dagster as dg
 import pytest
 from pydantic import ValidationError
 
+from tai_assets.defs.exports.assets import EXPORTS
 from tai_assets.settings import PROJECT_DIR, Settings
 
 ASSETS = {
@@ -22,6 +23,7 @@ ASSETS = {
     "weekly_digest", "monthly_digest", "yearly_digest", "player_retention", "legacy_history",
     "world_tags", "genre_popularity", "online_heatmap", "online_heatmap_recent",
     "player_profiles", "name_history",
+    *(f"export_{e.table}" for e in EXPORTS),
 }  # fmt: skip
 CHECKS = {
     "raw_server_polls:raw_server_polls_unique_and_past",
@@ -63,12 +65,12 @@ JOBS = {
     "ingest_server_polls_job", "ingest_world_polls_job", "rebuild_derived_job",
     "polling_checks_job", "players_snapshot_job", "analytics_daily_job", "weekly_digest_job",
     "monthly_digest_job", "yearly_digest_job", "player_retention_job", "purge_old_runs_job",
-    "import_history_job", "analytics_refresh_job",
+    "import_history_job", "analytics_refresh_job", "exports_job",
 }  # fmt: skip
 SCHEDULES = {
     "polling_checks_schedule", "purge_old_runs_daily", "players_snapshot_weekly",
     "analytics_daily_job_schedule", "weekly_digest_job_schedule", "monthly_digest_job_schedule",
-    "yearly_digest_schedule", "analytics_refresh_daily",
+    "yearly_digest_schedule", "analytics_refresh_daily", "exports_daily",
 }  # fmt: skip
 SENSORS = {
     "server_poll_sensor", "world_poll_sensor", "polling_freshness_sensor",
@@ -76,7 +78,7 @@ SENSORS = {
 }  # fmt: skip
 RESOURCES = {
     "io_manager", "warehouse", "spool", "game_server", "chrono", "polling", "training_api",
-    "analytics_settings", "telegram", "alerts",
+    "analytics_settings", "telegram", "alerts", "parquet_io_manager",
 }  # fmt: skip
 
 
@@ -103,13 +105,13 @@ def test_the_code_location_defines_exactly_these(location):
 
 
 def test_every_asset_names_its_group_owner_and_kinds(location):
-    groups = {"polling", "players", "analytics", "history"}
+    groups = {"polling", "players", "analytics", "history", "exports"}
     for spec in location.resolve_all_asset_specs():
         assert spec.group_name in groups, spec.key
         assert spec.owners == ["team:tai"], spec.key
         assert spec.kinds, spec.key
         assert spec.metadata.get("schema") in {"raw", "core", "analytics"} or (
-            spec.key.to_user_string() == "players_snapshot_pages"
+            spec.key.to_user_string() == "players_snapshot_pages" or spec.group_name == "exports"
         ), spec.key
 
 
