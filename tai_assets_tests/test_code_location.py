@@ -22,7 +22,8 @@ ASSETS = {
     "players_snapshot_quarantine", "daily_activity", "session_habits", "daily_digest",
     "weekly_digest", "monthly_digest", "yearly_digest", "player_retention", "legacy_history",
     "world_tags", "genre_popularity", "online_heatmap", "online_heatmap_recent",
-    "player_profiles", "name_history",
+    "player_profiles", "name_history", "player_base", "player_base_cohorts", "rp_names",
+    "player_churn",
     *(f"export_{e.table}" for e in EXPORTS),
 }  # fmt: skip
 CHECKS = {
@@ -55,6 +56,9 @@ CHECKS = {
     "genre_popularity:shares_within_0_1",
     "online_heatmap:cells_valid",
     "online_heatmap_recent:cells_valid",
+    "player_base:cohorts_add_up",
+    "rp_names:shares_within_0_1",
+    "player_churn:churned_within_regulars",
     "legacy_history:legacy_player_sessions_in_core",
     "legacy_history:legacy_world_sessions_in_core",
     "legacy_history:legacy_online_in_series",

@@ -185,3 +185,39 @@ CREATE TABLE IF NOT EXISTS analytics.name_history (
     first_week_new DATE    NOT NULL,  -- the first under the new one
     PRIMARY KEY (account_id, first_week_new)
 );
+
+-- The player base from the latest players snapshot (assets player_base, player_base_cohorts,
+-- rp_names; replaced whole). Months are local (TAI_REPORT_TIMEZONE). An account is active in
+-- a month when it registered by the month's end and its last activity (lastlogin, else
+-- regdate) falls in that month or later; ages are in whole months since registration.
+CREATE TABLE IF NOT EXISTS analytics.player_base (
+    month              DATE    NOT NULL PRIMARY KEY,
+    registrations      INTEGER NOT NULL,
+    active_accounts    INTEGER NOT NULL,
+    median_age_months  DOUBLE,
+    mean_age_months    DOUBLE,
+    snapshot_week      DATE    NOT NULL
+);
+CREATE TABLE IF NOT EXISTS analytics.player_base_cohorts (
+    month            DATE    NOT NULL,
+    cohort_year      INTEGER NOT NULL,  -- local year of registration
+    active_accounts  INTEGER NOT NULL,
+    PRIMARY KEY (month, cohort_year)
+);
+-- Role-play names (Firstname_Lastname) per local year of registration.
+CREATE TABLE IF NOT EXISTS analytics.rp_names (
+    registration_year  INTEGER NOT NULL PRIMARY KEY,
+    accounts           INTEGER NOT NULL,
+    rp_names           INTEGER NOT NULL,
+    share              DOUBLE  NOT NULL
+);
+
+-- Churn per local week (asset player_churn, replaced daily): players regular in the 30 days
+-- before the week starts (sessions on at least 4 distinct local days) who start no session in
+-- the 30 days from the week's start. Only weeks whose 30 days have passed.
+CREATE TABLE IF NOT EXISTS analytics.player_churn (
+    week      DATE    NOT NULL PRIMARY KEY,  -- local Monday
+    regulars  INTEGER NOT NULL,
+    churned   INTEGER NOT NULL,
+    share     DOUBLE                         -- churned / regulars; NULL: no regulars
+);

@@ -203,3 +203,21 @@ def heatmap_png(cells: pl.DataFrame, title: str) -> bytes:
     ax.set_xlabel("local hour")
     fig.colorbar(image, ax=ax, label="average online")
     return _png(fig)
+
+
+def stacked_area_png(frame: pl.DataFrame, title: str) -> bytes:
+    """Return a stacked area of `active_accounts` per `month`, one band per `cohort_year`."""
+    fig = _figure(figsize=(9, 3.6))
+    ax = fig.subplots()
+    ax.set_title(title, fontsize=10)
+    if frame.is_empty():
+        _empty(ax, "no snapshot yet")
+        return _png(fig)
+    wide = frame.pivot(on="cohort_year", index="month", values="active_accounts").sort("month")
+    years = [c for c in wide.columns if c != "month"]
+    wide = wide.fill_null(0)
+    ax.stackplot(wide["month"].to_list(), *[wide[y].to_list() for y in years], labels=years)
+    ax.legend(fontsize=7, ncol=min(len(years), 8), loc="upper left", title="registered")
+    ax.set_ylabel("active accounts")
+    ax.xaxis.set_major_formatter(_concise_dates(ax.xaxis))
+    return _png(fig)

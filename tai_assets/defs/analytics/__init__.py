@@ -8,6 +8,7 @@ from tai_assets.defs.analytics.digests import DIGESTS
 from tai_assets.defs.analytics.genres import GENRE_ASSETS
 from tai_assets.defs.analytics.jobs import ANALYTICS_JOBS
 from tai_assets.defs.analytics.people import PEOPLE_ASSETS
+from tai_assets.defs.analytics.player_base import PLAYER_BASE_ASSETS
 from tai_assets.defs.analytics.schedules import ANALYTICS_SCHEDULES
 from tai_assets.defs.analytics.sensors import ANALYTICS_SENSORS
 
@@ -18,6 +19,7 @@ ANALYTICS_ASSETS = [
     player_retention,
     *GENRE_ASSETS,
     *PEOPLE_ASSETS,
+    *PLAYER_BASE_ASSETS,
 ]
 
 

@@ -37,9 +37,19 @@ yearly_digest_job = dg.define_asset_job(
 player_retention_job = dg.define_asset_job("player_retention_job", selection=["player_retention"])
 analytics_refresh_job = dg.define_asset_job(
     "analytics_refresh_job",
-    selection=["world_tags", "online_heatmap_recent", "player_profiles", "name_history"],
+    selection=[
+        "world_tags",
+        "online_heatmap_recent",
+        "player_profiles",
+        "name_history",
+        "player_base",
+        "player_base_cohorts",
+        "rp_names",
+        "player_churn",
+    ],
     description="The analytics that are replaced whole each day: world genres (re-tags every "
-    "name, after a rule change too), the last 28 days' heatmap, player profiles, name history.",
+    "name, after a rule change too), the last 28 days' heatmap, player profiles, name history, "
+    "player base, role-play names, churn.",
 )
 
 ANALYTICS_JOBS = [

@@ -54,6 +54,10 @@ EXPORTS = [
     Export("online_heatmap_recent", "analytics"),
     Export("player_profiles", "analytics"),
     Export("name_history", "analytics"),
+    Export("player_base", "analytics"),
+    Export("player_base_cohorts", "analytics"),
+    Export("rp_names", "analytics"),
+    Export("player_churn", "analytics"),
 ]
 
 
