@@ -1,15 +1,16 @@
-"""Benchmark: the yearly digest (and other analytics) over a year of synthetic history.
+"""Benchmark: the digests and every other analytics asset over a year of synthetic history.
 
     .venv/bin/python benchmarks/bench_analytics.py [--seats 150] [--players 3000] [--worlds 30]
-                                                   [--keep DIR]
+                                                   [--accounts 20000] [--only STEP,...] [--keep DIR]
 
 Generates 2025 (Moscow time) straight into a fresh DuckDB warehouse, shaped as the polling
 assets leave it: about ``--seats`` players online at every minute (sessions of 10–180 minutes
 back to back, drawn from ``--players`` names), one ``server_online`` change and one raw poll per
 minute (1,440 a day, with short outages), and ``--worlds`` worlds opening sessions of 20–240
-minutes whose ``worlds_online`` history has a point every 5 minutes. Each measured step then
-runs in its own child process, so its peak RSS is its own; wall time and peak RSS are printed
-as a table ("of which imports" is the RSS before the step starts).
+minutes whose ``worlds_online`` history has a point every 5 minutes, and 52 weekly snapshots
+of ``--accounts`` accounts (a third with role-play names, 1 % renamed mid-year). Each measured
+step then runs in its own child process, so its peak RSS is its own; wall time and peak RSS
+are printed as a table ("of which imports" is the RSS before the step starts).
 """
 
 import argparse
@@ -29,6 +30,30 @@ STEPS = {
     "yearly digest: dagster materialize": "materialize_year",
     "monthly digest: dagster materialize": "materialize_month",
     "daily activity (1 day): dagster materialize": "materialize_day",
+    "world_tags (every name)": "world_tags",
+    "genre_popularity (1 day)": "genre_popularity",
+    "online_heatmap (1 month)": "online_heatmap",
+    "online_heatmap_recent (28 days)": "online_heatmap_recent",
+    "player_profiles": "player_profiles",
+    "name_history (52 snapshots)": "name_history",
+    "player_base + cohorts": "player_base",
+    "rp_names": "rp_names",
+    "player_churn": "player_churn",
+}
+# The asset and partition each materialize step runs (None: unpartitioned).
+MATERIALIZED = {
+    "materialize_year": ("yearly_digest", str(YEAR)),
+    "materialize_month": ("monthly_digest", f"{YEAR}-06-01"),
+    "materialize_day": ("daily_activity", f"{YEAR}-06-15"),
+    "world_tags": ("world_tags", None),
+    "genre_popularity": ("genre_popularity", f"{YEAR}-06-15"),
+    "online_heatmap": ("online_heatmap", f"{YEAR}-06-01"),
+    "online_heatmap_recent": ("online_heatmap_recent", None),
+    "player_profiles": ("player_profiles", None),
+    "name_history": ("name_history", None),
+    "player_base": ("player_base", None),
+    "rp_names": ("rp_names", None),
+    "player_churn": ("player_churn", None),
 }
 
 GENERATE_SQL = """
@@ -91,6 +116,13 @@ SELECT CASE WHEN w % 10 = 9 THEN 'world' || w || '.ru' ELSE 'World ' || w END AS
 FROM placed
 WHERE offset_min < 366 * 1440;
 INSERT INTO core.world_sessions SELECT name, session_start, session_end FROM world_draws;
+INSERT INTO core.players_snapshot (snapshot_week, snapshot_time, id, login, regdate, lastlogin)
+SELECT DATE '2024-12-30' + 7 * w, TIMESTAMP '2025-01-06 00:00:05' + to_days(7 * w), i,
+       CASE WHEN i % 3 = 0 THEN 'Name_Surname' || i
+            WHEN i % 97 = 0 AND w > 26 THEN 'renamed_' || i ELSE 'player_' || i END,
+       TIMESTAMP '2015-01-01' + to_days((i * 7919) % 3650),
+       TIMESTAMP '2025-01-01' + to_days(((i * 104729) % 365) * w // 52)
+FROM range(52) AS weeks(w), range($accounts) AS ids(i);
 INSERT INTO core.worlds_online (name, players, static, ssmp, saved_at)
 SELECT name,
        greatest(1, crowd - 3 + floor(random() * 7)::INTEGER),
@@ -102,13 +134,13 @@ FROM (
 """
 
 
-def generate(database: str, seats: int, players: int, worlds: int) -> dict:
+def generate(database: str, seats: int, players: int, worlds: int, accounts: int) -> dict:
     """Fill a fresh warehouse with a synthetic 2025; return row counts and the time it took."""
     from tai_assets.warehouse import connection
 
     started = time.monotonic()
     with connection.connect(database) as conn:
-        params = {"seats": seats, "players": players, "worlds": worlds}
+        params = {"seats": seats, "players": players, "worlds": worlds, "accounts": accounts}
         for statement in GENERATE_SQL.split(";"):
             if statement.strip():
                 used = {k: v for k, v in params.items() if f"${k}" in statement}
@@ -121,6 +153,7 @@ def generate(database: str, seats: int, players: int, worlds: int) -> dict:
                 "raw.raw_server_polls",
                 "core.world_sessions",
                 "core.worlds_online",
+                "core.players_snapshot",
             )
         }
         conn.execute("CHECKPOINT")
@@ -144,12 +177,12 @@ def _resources(database: str) -> dict:
 def run_step(step: str, database: str) -> dict:
     """Run one measured step in this (child) process; return its time and peak RSS."""
     import dagster as dg
-    from tai_assets.assets import analytics
 
     from tai_assets.analytics.digest import compute_digest
     from tai_assets.analytics.periods import Period
     from tai_assets.analytics.plots import digest_png
     from tai_assets.analytics.render import render_markdown
+    from tai_assets.defs.analytics import ANALYTICS_ASSETS
     from tai_assets.warehouse import connection
 
     with connection.connect(database):
@@ -169,11 +202,8 @@ def run_step(step: str, database: str) -> dict:
         png = digest_png(data.peaks, data.top_players, data.top_worlds, "2025")
         detail = f"{len(text)} chars, {len(png) // 1024} KiB png"
     else:
-        asset, key = {
-            "materialize_year": (analytics.yearly_digest, str(YEAR)),
-            "materialize_month": (analytics.monthly_digest, f"{YEAR}-06-01"),
-            "materialize_day": (analytics.daily_activity, f"{YEAR}-06-15"),
-        }[step]
+        name, key = MATERIALIZED[step]
+        (asset,) = [a for a in ANALYTICS_ASSETS if dg.AssetKey(name) in a.keys]
         result = dg.materialize(
             [asset], partition_key=key, resources=_resources(database), instance=instance
         )
@@ -190,7 +220,9 @@ def main() -> int:
     parser.add_argument("--seats", type=int, default=150, help="players online at any minute")
     parser.add_argument("--players", type=int, default=3000, help="distinct player names")
     parser.add_argument("--worlds", type=int, default=30)
+    parser.add_argument("--accounts", type=int, default=20000, help="accounts per weekly snapshot")
     parser.add_argument("--keep", type=Path, help="work in this folder and keep it")
+    parser.add_argument("--only", help="comma-separated steps to run (default: all)")
     parser.add_argument("--step", help=argparse.SUPPRESS)
     parser.add_argument("--database", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -204,15 +236,18 @@ def main() -> int:
     database = str(work / "tai.duckdb")
     if os.path.exists(database):
         os.remove(database)
-    counts = generate(database, args.seats, args.players, args.worlds)
+    counts = generate(database, args.seats, args.players, args.worlds, args.accounts)
     print(f"synthetic {YEAR} generated in {counts.pop('seconds')} s:")
     for table, n in counts.items():
         print(f"  {table:24} {n:>12,} rows")
     print()
     env = {**os.environ, "TAI_ANALYTICS_START_DATE": f"{YEAR}-01-01"}
+    only = [step for step in args.only.split(",")] if args.only else None
     rows = []
     try:
         for label, step in STEPS.items():
+            if only and step not in only:
+                continue
             out = subprocess.run(
                 [sys.executable, __file__, "--step", step, "--database", database],
                 capture_output=True,
