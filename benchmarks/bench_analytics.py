@@ -117,11 +117,12 @@ FROM placed
 WHERE offset_min < 366 * 1440;
 INSERT INTO core.world_sessions SELECT name, session_start, session_end FROM world_draws;
 INSERT INTO core.players_snapshot (snapshot_week, snapshot_time, id, login, regdate, lastlogin)
-SELECT DATE '2024-12-30' + 7 * w, TIMESTAMP '2025-01-06 00:00:05' + to_days(7 * w), i,
+SELECT DATE '2024-12-30' + (7 * w)::INTEGER,
+       TIMESTAMP '2025-01-06 00:00:05' + to_days((7 * w)::INTEGER), i,
        CASE WHEN i % 3 = 0 THEN 'Name_Surname' || i
             WHEN i % 97 = 0 AND w > 26 THEN 'renamed_' || i ELSE 'player_' || i END,
-       TIMESTAMP '2015-01-01' + to_days((i * 7919) % 3650),
-       TIMESTAMP '2025-01-01' + to_days(((i * 104729) % 365) * w // 52)
+       TIMESTAMP '2015-01-01' + to_days(((i * 7919) % 3650)::INTEGER),
+       TIMESTAMP '2025-01-01' + to_days((((i * 104729) % 365) * w // 52)::INTEGER)
 FROM range(52) AS weeks(w), range($accounts) AS ids(i);
 INSERT INTO core.worlds_online (name, players, static, ssmp, saved_at)
 SELECT name,
