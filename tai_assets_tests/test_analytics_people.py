@@ -7,6 +7,9 @@ import dagster as dg
 import polars as pl
 import pytest
 
+from tai_assets.analytics.digest import compute_digest
+from tai_assets.analytics.periods import Period
+from tai_assets.analytics.render import render_markdown
 from tai_assets.common.clock import use_clock
 from tai_assets.defs.analytics.people import (
     PEOPLE_ASSETS,
@@ -118,3 +121,14 @@ def test_every_people_asset_is_in_the_location():
     assert {a.key.to_user_string() for a in PEOPLE_ASSETS} == {
         "online_heatmap", "online_heatmap_recent", "player_profiles", "name_history"
     }  # fmt: skip
+
+
+def test_the_weekly_digest_names_its_peak_hours(database):
+    week = Period("week", date(2025, 6, 2), "Europe/Moscow")
+    with connection.connect(database) as conn:
+        content = compute_digest(conn, week).content
+    assert content.peak_hours == [(1, 12, 10.0), (1, 13, 4.0)]
+    assert "**Пиковые часы:** пн 12:00 (10), пн 13:00 (4)" in render_markdown(content)
+    day = Period("day", date(2025, 6, 2), "Europe/Moscow")
+    with connection.connect(database) as conn:
+        assert compute_digest(conn, day).content.peak_hours == []

@@ -54,6 +54,7 @@ def compute_digest(
     )
     worlds = top_worlds(scores, rules)
     genres = top_genres(conn, start, end)
+    busiest = peak_hours(conn, start, end, period.tz) if period.kind == "week" else []
     steps = online_steps(queries.server_online_window(conn, start, end), start, end)
     peak, peak_at = peak_online(steps)
     content = DigestContent(
@@ -74,6 +75,7 @@ def compute_digest(
         active_players=totals.height,
         sessions=int(totals["sessions"].sum()) if totals.height else 0,
         top_genres=genres,
+        peak_hours=busiest,
     )
     every = "1h" if period.kind == "day" else "1d"
     return DigestData(content, players, worlds, steps, bucket_peaks(steps, period.tz, every))
@@ -92,3 +94,15 @@ def top_genres(conn, start, end, limit: int = 3) -> list[GenreLine]:
         (pl.col("tag") != UNTAGGED) & (pl.col("player_hours") > 0)
     )
     return [GenreLine(row["tag"], row["player_hours"]) for row in ranked.head(limit).to_dicts()]
+
+
+def peak_hours(conn, start, end, tz: str, limit: int = 3) -> list[tuple[int, int, float]]:
+    """Return the local (weekday, hour) with the highest average online in [start, end), with
+    that average: the weekly digest's peak hours (the heatmap's query, sql/analytics/)."""
+    cells = conn.sql(
+        read_sql("analytics/online_heatmap.sql"), params={"start": start, "end": end, "tz": tz}
+    ).pl()
+    ranked = cells.drop_nulls("avg_online").sort(
+        ["avg_online", "weekday", "hour"], descending=[True, False, False]
+    )
+    return [(r["weekday"], r["hour"], r["avg_online"]) for r in ranked.head(limit).to_dicts()]

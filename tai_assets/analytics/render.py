@@ -130,6 +130,10 @@ class WorldLine:
     hot: bool
 
 
+_RU_WEEKDAYS = ["пн", "вт", "ср", "чт", "пт", "сб", "вс"]
+_EN_WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+
+
 @dataclass(frozen=True)
 class GenreLine:
     """A genre tag in a digest's top list, with the player-hours spent in its worlds."""
@@ -150,6 +154,7 @@ class DigestContent:
     active_players: int = 0
     sessions: int = 0
     top_genres: list[GenreLine] = field(default_factory=list)
+    peak_hours: list[tuple[int, int, float]] = field(default_factory=list)  # weekday, hour, avg
 
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~])")
@@ -210,6 +215,15 @@ def _lines(content: DigestContent, lang: Language, bold, esc, heading) -> list[s
             out.append(f"{i}. {fire}{bold(esc(w.name))} — {peak}, {length}, {score_label} {score}")
     else:
         out.append("Ни один мир не прошёл отбор." if ru else "No world made the cut.")
+    if content.peak_hours:
+        out.append("")
+        label = "Пиковые часы" if ru else "Peak hours"
+        days = _RU_WEEKDAYS if ru else _EN_WEEKDAYS
+        hours = ", ".join(
+            f"{days[weekday - 1]} {hour:02d}:00 ({avg:.0f})"
+            for weekday, hour, avg in content.peak_hours
+        )
+        out.append(f"{bold(label + ':')} {hours}")
     if content.top_genres:
         out.append("")
         label = "Жанры" if ru else "Top genres"
