@@ -3,8 +3,9 @@
 -- a minute while the server is down or its count unknown is left out).
 -- Parameters: $start, $end (naive UTC), $tz (the report zone).
 WITH minutes AS (
-    SELECT unnest(generate_series($start::TIMESTAMP, $end::TIMESTAMP - INTERVAL 1 MINUTE,
-                                  INTERVAL 1 MINUTE)) AS minute_at
+    -- range(), not unnest(generate_series()): with its row estimate DuckDB plans an ASOF join
+    -- instead of a nested loop over every change point.
+    SELECT range AS minute_at FROM range($start::TIMESTAMP, $end::TIMESTAMP, INTERVAL 1 MINUTE)
 ),
 states AS (
     SELECT m.minute_at, s.status, s.online
