@@ -19,9 +19,8 @@ from tai_assets.defs.analytics.genres import (
     _popularity_check,
     _world_tags_check,
 )
-from tai_assets.defs.resources import WarehouseResource
 from tai_assets.warehouse import connection
-from tai_assets.warehouse.io_manager import TaiWarehouseIOManager
+from tai_assets_tests.support.warehouse import warehouse_resources
 
 VOCABULARY = [
     "rp",
@@ -188,16 +187,11 @@ def database(tmp_path) -> str:
     return path
 
 
-def resources(database: str) -> dict:
-    return {
-        "warehouse": WarehouseResource(database=database),
-        "io_manager": TaiWarehouseIOManager(database=database),
-    }
-
-
 def test_world_tags_and_genre_popularity_on_known_rows(database):
     instance = dg.DagsterInstance.ephemeral()
-    tags = dg.materialize(GENRE_ASSETS[:1], resources=resources(database), instance=instance)
+    tags = dg.materialize(
+        GENRE_ASSETS[:1], resources=warehouse_resources(database), instance=instance
+    )
     assert tags.success
     (check,) = tags.get_asset_check_evaluations()
     assert check.passed and check.metadata["untagged"].value == 1
@@ -213,7 +207,7 @@ def test_world_tags_and_genre_popularity_on_known_rows(database):
     day = dg.materialize(
         GENRE_ASSETS[1:],
         partition_key="2025-06-02",
-        resources=resources(database),
+        resources=warehouse_resources(database),
         instance=instance,
     )
     assert day.success
@@ -263,7 +257,7 @@ def test_digests_name_the_top_genres_once_worlds_are_tagged(database):
     period = Period("day", date(2025, 6, 2), "Europe/Moscow")
     with connection.connect(database) as conn:
         assert compute_digest(conn, period).content.top_genres == []  # not tagged yet
-    assert dg.materialize(GENRE_ASSETS[:1], resources=resources(database)).success
+    assert dg.materialize(GENRE_ASSETS[:1], resources=warehouse_resources(database)).success
     with connection.connect(database) as conn:
         content = compute_digest(conn, period).content
     assert [(g.tag, g.player_hours) for g in content.top_genres] == [

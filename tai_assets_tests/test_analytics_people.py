@@ -18,9 +18,8 @@ from tai_assets.defs.analytics.people import (
     online_heatmap,
     player_profiles,
 )
-from tai_assets.defs.resources import WarehouseResource
 from tai_assets.warehouse import connection
-from tai_assets.warehouse.io_manager import TaiWarehouseIOManager
+from tai_assets_tests.support.warehouse import query, warehouse_resources
 
 NOW = datetime(2025, 6, 20, 12, 0)
 
@@ -61,25 +60,13 @@ def database(tmp_path) -> str:
     return path
 
 
-def resources(database: str) -> dict:
-    return {
-        "warehouse": WarehouseResource(database=database),
-        "io_manager": TaiWarehouseIOManager(database=database),
-    }
-
-
-def rows(database: str, sql: str) -> list[tuple]:
-    with connection.connect(database, read_only=True) as conn:
-        return conn.execute(sql).fetchall()
-
-
 def test_the_heatmap_averages_up_minutes_by_local_weekday_and_hour(database):
     result = dg.materialize(
-        [online_heatmap], partition_key="2025-06-01", resources=resources(database)
+        [online_heatmap], partition_key="2025-06-01", resources=warehouse_resources(database)
     )
     assert result.success
     assert all(c.passed for c in result.get_asset_check_evaluations())
-    assert rows(database, "SELECT * FROM analytics.online_heatmap ORDER BY weekday, hour") == [
+    assert query(database, "SELECT * FROM analytics.online_heatmap ORDER BY weekday, hour") == [
         (date(2025, 6, 1), 1, 12, 10.0, 60),
         (date(2025, 6, 1), 1, 13, 4.0, 30),
     ]
@@ -89,8 +76,8 @@ def test_the_heatmap_averages_up_minutes_by_local_weekday_and_hour(database):
 
 def test_player_profiles_join_the_latest_snapshot(database):
     with use_clock(lambda: NOW.replace(tzinfo=UTC)):
-        assert dg.materialize([player_profiles], resources=resources(database)).success
-    profiles = rows(
+        assert dg.materialize([player_profiles], resources=warehouse_resources(database)).success
+    profiles = query(
         database,
         "SELECT player, sessions, total_hours, hours_last_7_days, hours_last_30_days, "
         "median_session_minutes, usual_hour, account_id FROM analytics.player_profiles "
@@ -103,8 +90,8 @@ def test_player_profiles_join_the_latest_snapshot(database):
 
 
 def test_name_history_finds_the_renamed_account(database):
-    assert dg.materialize([name_history], resources=resources(database)).success
-    assert rows(database, "SELECT * FROM analytics.name_history") == [
+    assert dg.materialize([name_history], resources=warehouse_resources(database)).success
+    assert query(database, "SELECT * FROM analytics.name_history") == [
         (7, "Anna_Old", "Anna", date(2025, 6, 2), date(2025, 6, 9))
     ]
 

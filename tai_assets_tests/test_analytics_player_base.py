@@ -16,9 +16,8 @@ from tai_assets.defs.analytics.player_base import (
     player_churn,
     rp_names,
 )
-from tai_assets.defs.resources import WarehouseResource
 from tai_assets.warehouse import connection
-from tai_assets.warehouse.io_manager import TaiWarehouseIOManager
+from tai_assets_tests.support.warehouse import query, warehouse_resources
 
 
 @pytest.fixture
@@ -42,24 +41,12 @@ def database(tmp_path) -> str:
     return path
 
 
-def resources(database: str) -> dict:
-    return {
-        "warehouse": WarehouseResource(database=database),
-        "io_manager": TaiWarehouseIOManager(database=database),
-    }
-
-
-def rows(database: str, sql: str) -> list[tuple]:
-    with connection.connect(database, read_only=True) as conn:
-        return conn.execute(sql).fetchall()
-
-
 def test_the_player_base_per_month_from_the_latest_snapshot(database):
-    result = dg.materialize([player_base], resources=resources(database))
+    result = dg.materialize([player_base], resources=warehouse_resources(database))
     assert result.success and all(c.passed for c in result.get_asset_check_evaluations())
     # Nov: 1 registers; Dec: 2 registers, 1 still active (last login in Jan); Jan: 3 registers,
     # 1 and 3 active (2's last activity was December); Feb: 4 registers, 3 and 4 active.
-    assert rows(
+    assert query(
         database,
         "SELECT month, registrations, active_accounts, median_age_months, mean_age_months "
         "FROM analytics.player_base ORDER BY month",
@@ -69,7 +56,7 @@ def test_the_player_base_per_month_from_the_latest_snapshot(database):
         (date(2025, 1, 1), 1, 2, 1.0, 1.0),
         (date(2025, 2, 1), 1, 2, 0.5, 0.5),
     ]
-    assert rows(
+    assert query(
         database, "SELECT * FROM analytics.player_base_cohorts ORDER BY month, cohort_year"
     ) == [
         (date(2024, 11, 1), 2024, 1),
@@ -78,15 +65,15 @@ def test_the_player_base_per_month_from_the_latest_snapshot(database):
         (date(2025, 1, 1), 2025, 1),
         (date(2025, 2, 1), 2025, 2),
     ]
-    assert rows(database, "SELECT DISTINCT snapshot_week FROM analytics.player_base") == [
+    assert query(database, "SELECT DISTINCT snapshot_week FROM analytics.player_base") == [
         (date(2025, 2, 3),)
     ]
 
 
 def test_role_play_names_per_registration_year(database):
-    result = dg.materialize([rp_names], resources=resources(database))
+    result = dg.materialize([rp_names], resources=warehouse_resources(database))
     assert result.success and all(c.passed for c in result.get_asset_check_evaluations())
-    assert rows(database, "SELECT * FROM analytics.rp_names ORDER BY 1") == [
+    assert query(database, "SELECT * FROM analytics.rp_names ORDER BY 1") == [
         (2024, 2, 1, 0.5),
         (2025, 2, 1, 0.5),
     ]
@@ -105,9 +92,9 @@ def test_churn_counts_regulars_not_seen_in_the_next_30_days(tmp_path):
     with connection.connect(database) as conn:
         conn.executemany("INSERT INTO core.player_sessions VALUES (?, ?, ?)", sessions)
     with use_clock(lambda: datetime(2025, 6, 1, tzinfo=UTC)):
-        result = dg.materialize([player_churn], resources=resources(database))
+        result = dg.materialize([player_churn], resources=warehouse_resources(database))
     assert result.success and all(c.passed for c in result.get_asset_check_evaluations())
-    by_week = {w: (r, c) for w, r, c, _ in rows(database, "SELECT * FROM analytics.player_churn")}
+    by_week = {w: (r, c) for w, r, c, _ in query(database, "SELECT * FROM analytics.player_churn")}
     assert by_week[date(2025, 3, 3)] == (2, 1)
 
 

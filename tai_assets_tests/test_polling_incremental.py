@@ -241,13 +241,10 @@ def import_old(conn: Connection, folder: Path) -> None:
     import_folder(conn, folder, options, "test", START)
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(polls=st.lists(server_poll, min_size=2, max_size=30), data=st.data())
-def test_imported_history_joins_live_polls_as_if_it_had_been_polled(polls, data):
+def assert_import_joins_live_polls(records, data, ingest, frame_of, tables, worlds: bool):
     """The old service recorded the first polls; tai polls the rest, in batches in any order,
-    the import falling anywhere among them: sessions (and, when the old stretch had no outage,
-    the online series) are exactly what polling everything gives, and a rebuild keeps them."""
-    records = server_records(polls)
+    the import falling anywhere among them: `tables` are exactly what polling everything
+    gives, and a full rebuild keeps them so."""
     cut = data.draw(st.integers(1, len(records) - 1))
     batches = batches_of(data.draw, records[cut:])
     import_at = data.draw(st.integers(0, len(batches)))
@@ -257,48 +254,39 @@ def test_imported_history_joins_live_polls_as_if_it_had_been_polled(polls, data)
         connection.connect(":memory:") as combined,
         connection.connect(":memory:") as full,
     ):
-        ingest_server(prefix, records[:cut], None)
-        old_service_files(Path(folder), prefix, worlds=False)
+        ingest(prefix, records[:cut], None)
+        old_service_files(Path(folder), prefix, worlds=worlds)
         for i, batch in enumerate([*batches, None]):
             if i == import_at:
                 import_old(combined, Path(folder))
             if batch is not None:
-                ingest_server(combined, batch, window_of(server_polls_frame(batch)))
-        ingest_server(full, records, None)
-        compared = dict(SERVER_TABLES)
-        if any(row[1] == "down" for row in table(prefix, "core.server_online", "changed_at")):
+                ingest(combined, batch, window_of(frame_of(batch)))
+        ingest(full, records, None)
+        compared = dict(tables)
+        if not worlds and any(
+            row[1] == "down" for row in table(prefix, "core.server_online", "changed_at")
+        ):
             del compared["core.server_online"]  # the old files cannot know that outage
         for qualified, order in compared.items():
             assert table(combined, qualified, order) == table(full, qualified, order)
-        ingest_server(combined, [], None)  # rebuild_derived_job: everything recomputed
+        ingest(combined, [], None)  # rebuild_derived_job: everything recomputed
         for qualified, order in compared.items():
             assert table(combined, qualified, order) == table(full, qualified, order)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(polls=st.lists(server_poll, min_size=2, max_size=30), data=st.data())
+def test_imported_history_joins_live_polls_as_if_it_had_been_polled(polls, data):
+    """Sessions, and the online series when the old stretch had no outage."""
+    assert_import_joins_live_polls(
+        server_records(polls), data, ingest_server, server_polls_frame, SERVER_TABLES, False
+    )
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(polls=st.lists(world_poll, min_size=2, max_size=30), data=st.data())
 def test_imported_world_history_joins_live_polls_as_if_it_had_been_polled(polls, data):
-    """As above for worlds: world sessions and the worlds' history."""
-    records = world_records(polls)
-    cut = data.draw(st.integers(1, len(records) - 1))
-    batches = batches_of(data.draw, records[cut:])
-    import_at = data.draw(st.integers(0, len(batches)))
-    with (
-        tempfile.TemporaryDirectory() as folder,
-        connection.connect(":memory:") as prefix,
-        connection.connect(":memory:") as combined,
-        connection.connect(":memory:") as full,
-    ):
-        ingest_worlds(prefix, records[:cut], None)
-        old_service_files(Path(folder), prefix, worlds=True)
-        for i, batch in enumerate([*batches, None]):
-            if i == import_at:
-                import_old(combined, Path(folder))
-            if batch is not None:
-                ingest_worlds(combined, batch, window_of(world_polls_frame(batch)))
-        ingest_worlds(full, records, None)
-        for qualified, order in WORLD_TABLES.items():
-            assert table(combined, qualified, order) == table(full, qualified, order)
-        ingest_worlds(combined, [], None)
-        for qualified, order in WORLD_TABLES.items():
-            assert table(combined, qualified, order) == table(full, qualified, order)
+    """World sessions and the worlds' history."""
+    assert_import_joins_live_polls(
+        world_records(polls), data, ingest_worlds, world_polls_frame, WORLD_TABLES, True
+    )
