@@ -1,0 +1,1 @@
+"""The demo: history seeded through tai's real collectors and ingest path (`seed`)."""

@@ -1,0 +1,129 @@
+"""`python -m tai_assets.demo.seed [--days 14]`: gives the demo a history before it goes live.
+
+A simulator of its own (same model as the live one) plays the last `--days` days at
+accelerated time; tai's own clients poll it every `--interval` simulated seconds (UDP query and
+the chrono API, as the sensors do) and the polls go into the spool. Then, as Dagster runs in the
+demo's instance (they show in the UI): the ingest jobs take the spool into the warehouse, the
+players snapshot of the last complete week is crawled, and every analytics partition over those
+days is materialized, with the daily refresh and retention. Sessions split as they do in life,
+because the simulated players come and go over simulated days.
+"""
+
+import argparse
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+
+import dagster as dg
+
+from tai_assets.common.clock import use_clock, utc_now
+from tai_assets.core.polls import server_record, world_record
+from tai_assets.core.spool import PollSpool
+from tai_assets.defs.polling.resources import ChronoApiResource, GameServerResource
+from tai_assets.settings import current_settings
+from tai_assets.simulator import ManualClock, Simulator, SimulatorConfig
+
+SPOOL_CHUNK = 500
+
+
+def collect(days: int, interval_seconds: int, spool: PollSpool, seed: int) -> tuple[int, datetime]:
+    """Poll a simulator over the last `days` days of simulated time into the spool; return the
+    number of polls of each source and the first instant."""
+    end = utc_now().replace(second=0, microsecond=0)
+    start = end - timedelta(days=days)
+    clock = ManualClock(start)
+    config = SimulatorConfig(seed=seed)
+    simulator = Simulator(config, clock=clock)
+    taken = 0
+    with use_clock(clock.now), simulator.serve(host="127.0.0.1") as running:
+        game = GameServerResource(
+            host="127.0.0.1", port=running.udp_port, timeout_seconds=0.2, attempts=2
+        )
+        chrono = ChronoApiResource(
+            base_url=running.http_base_url,
+            login=config.chrono_login,
+            token=config.chrono_token,
+            timeout_seconds=5,
+        )
+        server, worlds = [], []
+        while clock.now() < end:
+            server.append(server_record(game.poll(), utc_now()))
+            worlds.append(world_record(chrono.poll(), utc_now()))
+            taken += 1
+            clock.advance(interval_seconds)
+            if len(server) >= SPOOL_CHUNK or clock.now() >= end:
+                spool.append("server", server)
+                spool.append("worlds", worlds)
+                server, worlds = [], []
+    return taken, start
+
+
+def _run(defs: dg.Definitions, job: str, instance: dg.DagsterInstance, **options) -> None:
+    result = defs.resolve_job_def(job).execute_in_process(
+        instance=instance, raise_on_error=False, **options
+    )
+    key = options.get("partition_key")
+    status = "ok" if result.success else "FAILED"
+    print(f"  {job}{f' {key}' if key else ''}: {status}", flush=True)
+
+
+def partitions_between(job, first: datetime, now: datetime) -> list[str]:
+    """Return the job's partition keys whose period starts at or after `first` and has ended."""
+    partitions_def = job.partitions_def
+    keys = partitions_def.get_partition_keys(current_time=now)
+    return [
+        key
+        for key in keys
+        if partitions_def.time_window_for_partition_key(key).end.astimezone(UTC) > first
+    ]
+
+
+def materialize_history(first: datetime, instance: dg.DagsterInstance) -> None:
+    """Run ingest until the spool is empty, crawl the last week's snapshot, then every
+    analytics partition from `first` on."""
+    from tai_assets.definitions import defs
+
+    settings = current_settings()
+    spool = PollSpool(str(settings.spool_path))
+    for job, source in (
+        ("ingest_server_polls_job", "server"),
+        ("ingest_world_polls_job", "worlds"),
+    ):
+        while spool.pending(source, limit=1):
+            _run(defs, job, instance)
+    now = utc_now()
+    snapshot_job = defs.resolve_job_def("players_snapshot_job")
+    week = snapshot_job.partitions_def.get_partition_keys(current_time=now)[-1]
+    crawl = {"ops": {"players_snapshot_pages": {"config": {"min_interval_seconds": 0.0}}}}
+    _run(defs, "players_snapshot_job", instance, partition_key=week, run_config=crawl)
+    _run(defs, "analytics_refresh_job", instance)
+    for job in ("analytics_daily_job", "weekly_digest_job", "monthly_digest_job"):
+        for key in partitions_between(defs.resolve_job_def(job), first, now):
+            _run(defs, job, instance, partition_key=key)
+    _run(defs, "player_retention_job", instance)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Seed the demo's warehouse and instance; print progress; return 0."""
+    parser = argparse.ArgumentParser(prog="python -m tai_assets.demo.seed", description=__doc__)
+    parser.add_argument("--days", type=int, default=14, help="days of history (default 14)")
+    parser.add_argument("--interval", type=int, default=120, help="simulated seconds per poll")
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args(argv)
+    settings = current_settings()
+    started = time.monotonic()
+    print(f"tai demo: simulating the last {args.days} days (a poll every {args.interval} s)...")
+    taken, first = collect(args.days, args.interval, PollSpool(str(settings.spool_path)), args.seed)
+    print(
+        f"tai demo: {taken} polls of each source in {time.monotonic() - started:.0f} s; "
+        "ingesting and computing the analytics as Dagster runs...",
+        flush=True,
+    )
+    with dg.DagsterInstance.get() as instance:
+        materialize_history(first, instance)
+    print(f"tai demo: history ready in {time.monotonic() - started:.0f} s", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
