@@ -17,6 +17,7 @@ import json
 import os
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -217,14 +218,25 @@ def test_no_poll_is_lost_or_duplicated_whatever_fails(
         catch_up[fault] = wait_delivered_through(spool, newest_spooled(spool), CATCH_UP_LIMIT)
 
     def between_polls() -> None:
-        # Right after both sensors' polls of a tick reached the spool. A process killed in the
-        # milliseconds between a source's answer and the spool's commit takes that one poll
-        # with it: the source answered a process that no longer exists.
+        # Right after both sensors' polls of a tick reached the spool, and at a moment when
+        # every answer the simulator gave is in the spool. A process killed in the milliseconds
+        # between a source's answer and the spool's commit takes that one poll with it: the
+        # source answered a process that no longer exists.
         newest = spool.newest_seq()
         deadline = time.monotonic() + 60
         while spool.newest_seq() < newest + 2 and time.monotonic() < deadline:
             time.sleep(0.05)
-        time.sleep(0.5)
+        while time.monotonic() < deadline:
+            stats = simulator_stats(ports)
+            with contextlib.closing(sqlite3.connect(spool.path)) as conn:
+                spooled = dict(conn.execute("SELECT source, count(*) FROM polls GROUP BY source"))
+            answered = (
+                stats["udp_answers"].get("i", 0),
+                stats["http_requests"].get("/api/worlds", 0),
+            )
+            if answered == (spooled.get("server", 0), spooled.get("worlds", 0)):
+                return
+            time.sleep(0.02)
 
     def kill(needle: bytes):
         def apply():
