@@ -61,3 +61,8 @@ CREATE TABLE IF NOT EXISTS raw.legacy_imports (
     imported_at TIMESTAMP NOT NULL,
     PRIMARY KEY (run_id, file_name)
 );
+
+-- A world name as tai keys it: {RRGGBB} colour codes removed, trimmed (sources/chrono.py does
+-- the same for polled names); used by the import of the old files (sql/legacy/).
+CREATE OR REPLACE MACRO core.clean_world_name(raw) AS
+    trim(regexp_replace(raw, '\{[0-9A-Fa-f]{6}\}', '', 'g'));

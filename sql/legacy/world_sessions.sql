@@ -1,9 +1,9 @@
--- world_sessions.db → raw.legacy_world_sessions: the valid rows by clean name ({RRGGBB} colour
--- codes removed, as sources/chrono.py cleans a polled name), one per (name, session_start) with
+-- world_sessions.db → raw.legacy_world_sessions: the valid rows by clean name
+-- (core.clean_world_name), one per (name, session_start) with
 -- the latest end; `copies` counts the rows collapsed.
 SELECT name, session_start, max(session_end) AS session_end, count(*) AS copies
 FROM (
-    SELECT trim(regexp_replace(name, '\{[0-9A-Fa-f]{6}\}', '', 'g')) AS name,
+    SELECT core.clean_world_name(name) AS name,
         CAST(session_start AS TIMESTAMP) AS session_start,
         CAST(session_end AS TIMESTAMP) AS session_end
     FROM legacy_world_sessions.world_sessions

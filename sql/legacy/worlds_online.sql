@@ -6,7 +6,7 @@ SELECT name, max(players) AS players,
     first(ssmp ORDER BY players DESC, static DESC NULLS LAST, ssmp DESC NULLS LAST) AS ssmp,
     saved_at, count(*) AS copies
 FROM (
-    SELECT trim(regexp_replace(name, '\{[0-9A-Fa-f]{6}\}', '', 'g')) AS name,
+    SELECT core.clean_world_name(name) AS name,
         CAST(players AS INTEGER) AS players, CAST(static AS BOOLEAN) AS static,
         CAST(ssmp AS BOOLEAN) AS ssmp, CAST(saved_at AS TIMESTAMP) AS saved_at
     FROM legacy_worlds_online.worlds_online

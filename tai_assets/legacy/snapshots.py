@@ -21,6 +21,10 @@ from tai_assets.legacy.report import TableReport
 from tai_assets.warehouse.connection import scalar
 from tai_assets.warehouse.io_manager import quote_ident
 
+# Keeps one row per id of a snapshot, for a file whose own key does not already.
+ONE_ROW_PER_ID = (
+    " QUALIFY row_number() OVER (PARTITION BY id ORDER BY lastlogin DESC NULLS LAST, login) = 1"
+)
 # The type each column has in core.players_snapshot (ddl/30_snapshot.sql).
 COLUMN_TYPES = {
     "id": "BIGINT",
@@ -127,6 +131,7 @@ def import_snapshots(
         by_week[snapshot.week].append(snapshot)
     written: list[WrittenSnapshot] = []
     select_list = _select_list(file)
+    one_per_id = "" if ids_unique_per_snapshot(conn, file) else ONE_ROW_PER_ID
     for week, candidates in sorted(by_week.items()):
         latest = max(candidates, key=lambda s: s.utc_time)
         for older in candidates:
@@ -150,7 +155,7 @@ def import_snapshots(
                 skips["weeks already imported from a later snapshot"].append(week.isoformat())
             continue
         conn.execute("DELETE FROM core.players_snapshot WHERE snapshot_week = ?", [week])
-        inserted = _insert_snapshot(conn, file, select_list, week, latest)
+        inserted = _insert_snapshot(conn, file, select_list, one_per_id, week, latest)
         report.imported += inserted
         if inserted < latest.rows:
             report.skipped += latest.rows - inserted
@@ -189,16 +194,11 @@ def _insert_snapshot(
     conn: duckdb.DuckDBPyConnection,
     file: AttachedFile,
     select_list: str,
+    one_per_id: str,
     week: date,
     snapshot: OldSnapshot,
 ) -> int:
     columns = ["snapshot_week", "snapshot_time", *COLUMN_TYPES, "extra"]
-    one_per_id = (
-        ""
-        if ids_unique_per_snapshot(conn, file)
-        else " QUALIFY row_number() OVER "
-        "(PARTITION BY id ORDER BY lastlogin DESC NULLS LAST, login) = 1"
-    )
     try:
         ((inserted,),) = conn.execute(
             f"INSERT INTO core.players_snapshot ({', '.join(columns)}) "

@@ -28,11 +28,16 @@ def delivered_check_spec(digest: str) -> dg.AssetCheckSpec:
     )
 
 
-def _verdict(check_name: str, problems: list[str]) -> dg.AssetCheckResult:
+def problems_verdict(
+    check_name: str, problems: list[str], asset_key: str | None = None, **metadata
+) -> dg.AssetCheckResult:
+    """Return a check result that passes when `problems` is empty and names each problem in
+    its metadata (with any other figures worth seeing)."""
     return dg.AssetCheckResult(
+        asset_key=asset_key,
         check_name=check_name,
         passed=not problems,
-        metadata={"problems": ", ".join(problems) or "none"},
+        metadata={**metadata, "problems": ", ".join(problems) or "none"},
     )
 
 
@@ -45,7 +50,7 @@ def activity_check_result(row: DailyActivity) -> dg.AssetCheckResult:
         problems.append("more new players than active players")
     if row.polls_answered > row.polls:
         problems.append("more answered polls than polls")
-    return _verdict(DAILY_ACTIVITY_CHECK.name, problems)
+    return problems_verdict(DAILY_ACTIVITY_CHECK.name, problems)
 
 
 def retention_check_result(frame: pl.DataFrame) -> dg.AssetCheckResult:
@@ -64,7 +69,7 @@ def retention_check_result(frame: pl.DataFrame) -> dg.AssetCheckResult:
         )
         if rising.height:
             problems.append("retention rises with N")
-    return _verdict(PLAYER_RETENTION_CHECK.name, problems)
+    return problems_verdict(PLAYER_RETENTION_CHECK.name, problems)
 
 
 def delivered_check_result(delivery: DeliveryResult) -> dg.AssetCheckResult:

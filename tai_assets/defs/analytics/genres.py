@@ -17,6 +17,7 @@ from tai_assets.analytics.plots import bars_png
 from tai_assets.common.markdown import frame_to_markdown, png_image
 from tai_assets.common.sql_files import read_sql
 from tai_assets.defs.analytics.assets import GROUP, OWNERS, table_metadata
+from tai_assets.defs.analytics.checks import problems_verdict
 from tai_assets.defs.analytics.partitions import DAILY, now_naive, period_of
 from tai_assets.defs.resources import WarehouseResource
 
@@ -45,15 +46,7 @@ def _world_tags_check(frame: pl.DataFrame, names: list[str]) -> dg.AssetCheckRes
     problems += [f"tags outside the vocabulary: {unknown}"] if unknown else []
     if tagged + untagged != len(names):
         problems.append(f"{tagged} tagged + {untagged} untagged ≠ {len(names)} names")
-    return dg.AssetCheckResult(
-        check_name=WORLD_TAGS_CHECK.name,
-        passed=not problems,
-        metadata={
-            "tagged": tagged,
-            "untagged": untagged,
-            "problems": ", ".join(problems) or "none",
-        },
-    )
+    return problems_verdict(WORLD_TAGS_CHECK.name, problems, tagged=tagged, untagged=untagged)
 
 
 @dg.asset(
@@ -147,11 +140,7 @@ def _popularity_check(
     untagged_hours = float(untagged.sum()) if untagged.len() else 0.0
     if abs(tagged_hours + untagged_hours - total) > 1e-6 * max(1.0, total):
         problems.append(f"tagged {tagged_hours:.3f} + untagged {untagged_hours:.3f} ≠ {total:.3f}")
-    return dg.AssetCheckResult(
-        check_name=GENRE_POPULARITY_CHECK.name,
-        passed=not problems,
-        metadata={"player_hours": total, "problems": ", ".join(problems) or "none"},
-    )
+    return problems_verdict(GENRE_POPULARITY_CHECK.name, problems, player_hours=total)
 
 
 @dg.asset(

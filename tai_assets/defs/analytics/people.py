@@ -11,6 +11,7 @@ from tai_assets.analytics.plots import heatmap_png
 from tai_assets.common.markdown import frame_to_markdown, png_image
 from tai_assets.common.sql_files import read_sql
 from tai_assets.defs.analytics.assets import GROUP, OWNERS, table_metadata
+from tai_assets.defs.analytics.checks import problems_verdict
 from tai_assets.defs.analytics.partitions import MONTHLY, REPORT_TZ, now_naive, period_of
 from tai_assets.defs.resources import WarehouseResource
 
@@ -33,12 +34,7 @@ def heatmap_check(cells: pl.DataFrame, check_name: str, asset: str) -> dg.AssetC
         problems.append("an hour outside 0–23")
     if (cells["avg_online"].drop_nulls() < 0).any():
         problems.append("a negative average")
-    return dg.AssetCheckResult(
-        asset_key=asset,
-        check_name=check_name,
-        passed=not problems,
-        metadata={"cells": cells.height, "problems": ", ".join(problems) or "none"},
-    )
+    return problems_verdict(check_name, problems, asset, cells=cells.height)
 
 
 def _heatmap(conn, start, end) -> pl.DataFrame:

@@ -12,6 +12,7 @@ from tai_assets.analytics.plots import bars_png, stacked_area_png
 from tai_assets.common.markdown import frame_to_markdown, png_image
 from tai_assets.common.sql_files import read_sql
 from tai_assets.defs.analytics.assets import GROUP, OWNERS, table_metadata
+from tai_assets.defs.analytics.checks import problems_verdict
 from tai_assets.defs.analytics.partitions import REPORT_TZ, now_naive
 from tai_assets.defs.resources import WarehouseResource
 from tai_assets.warehouse.connection import scalar
@@ -34,15 +35,6 @@ CHURN_CHECK = dg.AssetCheckSpec(
 )
 
 
-def _verdict(check: dg.AssetCheckSpec, problems: list[str], **metadata) -> dg.AssetCheckResult:
-    return dg.AssetCheckResult(
-        asset_key=check.asset_key,
-        check_name=check.name,
-        passed=not problems,
-        metadata={**metadata, "problems": ", ".join(problems) or "none"},
-    )
-
-
 def cohorts_check(base: pl.DataFrame, by_cohort: pl.DataFrame) -> dg.AssetCheckResult:
     """Return whether the cohorts add up to each month's active accounts."""
     sums = by_cohort.group_by("month").agg(pl.col("active_accounts").sum().alias("cohorts"))
@@ -53,7 +45,7 @@ def cohorts_check(base: pl.DataFrame, by_cohort: pl.DataFrame) -> dg.AssetCheckR
         problems.append(f"{off.height} months whose cohorts do not add up")
     if (base["registrations"] > base["active_accounts"]).any():
         problems.append("registrations above active accounts")
-    return _verdict(COHORTS_CHECK, problems, months=base.height)
+    return problems_verdict(COHORTS_CHECK.name, problems, None, months=base.height)
 
 
 @dg.multi_asset(
@@ -120,7 +112,7 @@ def shares_check(frame: pl.DataFrame) -> dg.AssetCheckResult:
         problems.append("a share outside [0, 1]")
     if (frame["rp_names"] > frame["accounts"]).any():
         problems.append("more role-play names than accounts")
-    return _verdict(SHARES_CHECK, problems, years=frame.height)
+    return problems_verdict(SHARES_CHECK.name, problems, None, years=frame.height)
 
 
 @dg.asset(
@@ -164,7 +156,7 @@ def churn_check(frame: pl.DataFrame) -> dg.AssetCheckResult:
         problems.append("churned outside 0..regulars")
     if frame.height and not frame["share"].drop_nulls().is_between(0.0, 1.0).all():
         problems.append("a share outside [0, 1]")
-    return _verdict(CHURN_CHECK, problems, weeks=frame.height)
+    return problems_verdict(CHURN_CHECK.name, problems, None, weeks=frame.height)
 
 
 @dg.asset(
