@@ -18,6 +18,9 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from tai_assets.analytics.names import DEFAULT_BOTS
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
+# The code location's name in the UI and in every sensor's and schedule's stored state
+# (workspace.yaml, deploy/workspace-grpc.yaml and the code server's --location-name).
+LOCATION_NAME = "tai"
 
 
 def _env(name: str, **kwargs):

@@ -9,6 +9,17 @@ from datetime import UTC, datetime, timedelta
 import dagster as dg
 import pytest
 from dagster._core.events import DagsterEventType
+from dagster._core.remote_origin import (
+    GrpcServerCodeLocationOrigin,
+    RemoteInstigatorOrigin,
+    RemoteRepositoryOrigin,
+)
+from dagster._core.scheduler.instigation import (
+    InstigatorState,
+    InstigatorStatus,
+    InstigatorType,
+    SensorInstigatorData,
+)
 
 from tai_assets.core.spool import PollSpool
 from tai_assets.dagster_internals.event_log import (
@@ -16,12 +27,14 @@ from tai_assets.dagster_internals.event_log import (
     purge_old_check_evaluations,
     thin_succeeded_runs,
 )
+from tai_assets.dagster_internals.ticks import SERVER_SENSOR, sensor_states
 from tai_assets.definitions import build_definitions
 from tai_assets.defs.polling.freshness import SERVER_FRESHNESS
+from tai_assets.defs.polling.sensors import PollingCursor
 from tai_assets.instance.dead_runs import STARTING_TIMEOUT_SECONDS, fail_dead_runs
 from tai_assets.instance.housekeeping import purge_old_runs
 from tai_assets.instance.prepare import LEGACY_POOL, prepare_instance
-from tai_assets.settings import PROJECT_DIR, Settings
+from tai_assets.settings import LOCATION_NAME, PROJECT_DIR, Settings
 from tai_assets_tests.support.postgres import fresh_database
 
 T0 = datetime(2026, 1, 5, 18, 0, tzinfo=UTC)
@@ -192,5 +205,38 @@ def test_preparing_the_instance_fails_orphans_and_removes_the_legacy_pool(instan
     dead.wait()
     orphan = in_progress_run(instance, dg.DagsterRunStatus.STARTED, dead.pid)
 
-    assert prepare_instance(instance) == [orphan]
+    spool = PollSpool(Settings.from_env().spool_path)
+    assert prepare_instance(instance, spool) == ([orphan], 0)
     assert LEGACY_POOL not in instance.event_log_storage.get_concurrency_keys()
+
+
+def polling_sensor_state(location: str | None, cursor: PollingCursor) -> InstigatorState:
+    """A stored server-sensor state of code location `location` (None: the name earlier
+    versions' daemon gave it, from the gRPC host and port)."""
+    code_location = GrpcServerCodeLocationOrigin(
+        host="127.0.0.1", port=4266, location_name=location
+    )
+    origin = RemoteInstigatorOrigin(
+        RemoteRepositoryOrigin(code_location, "__repository__"), SERVER_SENSOR
+    )
+    data = SensorInstigatorData(cursor=cursor.encode())
+    return InstigatorState(origin, InstigatorType.SENSOR, InstigatorStatus.RUNNING, data)
+
+
+def test_polls_in_an_earlier_locations_cursor_reach_the_spool(instance):
+    held = [{"polled_at": T0.isoformat(), "status": "ok", "online": 1, "player_names": ["Ž"]}]
+    old = polling_sensor_state(None, PollingCursor(requested_through=7, unspooled=held))
+    current = polling_sensor_state(LOCATION_NAME, PollingCursor(requested_through=9))
+    instance.add_instigator_state(old)
+    instance.add_instigator_state(current)
+    assert old.instigator_data.cursor != current.instigator_data.cursor
+    assert old.origin.repository_origin.code_location_origin.location_name.startswith("grpc:")
+    spool = PollSpool(Settings.from_env().spool_path)
+
+    assert prepare_instance(instance, spool) == ([], 1)
+
+    assert [p.record for p in spool.pending("server")] == held
+    assert [s.selector_id for s in sensor_states(instance, SERVER_SENSOR)] == [current.selector_id]
+    # Preparing again moves nothing twice.
+    assert prepare_instance(instance, spool) == ([], 0)
+    assert len(spool.pending("server")) == 1

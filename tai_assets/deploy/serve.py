@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tai_assets.common.procfs import is_live, proc_stat
-from tai_assets.settings import Settings
+from tai_assets.settings import LOCATION_NAME, PROJECT_DIR, Settings
 
 BIN = Path(sys.executable).parent
 GRACE_SECONDS = 30
@@ -38,14 +38,20 @@ BACKOFF_START_SECONDS = 1.0
 BACKOFF_MAX_SECONDS = 60.0
 STABLE_SECONDS = 300.0
 GROUPS_FILE = "tai-serve.groups"
+GRPC_WORKSPACE = PROJECT_DIR / "deploy" / "workspace-grpc.yaml"
 PR_SET_PDEATHSIG = 1
 
 
 def commands(code_port: int, web_port: int, level: str, read_only: bool = False) -> list[list[str]]:
     """Return the command lines of the code server, the daemon and the webserver (with
-    `--read-only` when `read_only`: no launching, no sensor or schedule switches)."""
-    grpc = ["--grpc-host", "127.0.0.1", "--grpc-port", str(code_port)]
-    code = ["-m", "tai_assets.definitions", "--location-name", "tai", "-h", "127.0.0.1"]
+    `--read-only` when `read_only`: no launching, no sensor or schedule switches).
+
+    The daemon and the webserver find the code server through deploy/workspace-grpc.yaml,
+    which names the location `tai` and reads its port from TAI_CODE_SERVER_PORT (`serve` sets
+    it to `code_port`).
+    """
+    grpc = ["-w", str(GRPC_WORKSPACE)]
+    code = ["-m", "tai_assets.definitions", "--location-name", LOCATION_NAME, "-h", "127.0.0.1"]
     tuned = [sys.executable, "-m", "tai_assets.dagster_internals.cli"]  # see its docstring
     code_server = [*tuned, "dagster", "api", "grpc", *code, "-p", str(code_port)]
     web = ["-h", "127.0.0.1", "-p", str(web_port), "--dagster-log-level", level]
@@ -290,7 +296,8 @@ class Supervisor:
         for child in self.children:
             if child.process is not None:
                 child.process.poll()
-        self.groups_file.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # a read-only DAGSTER_HOME must not fail the stop
+            self.groups_file.unlink(missing_ok=True)
 
 
 # The daemon thread that launches automatic run retries wakes every 5 s by default and reads the
@@ -309,6 +316,7 @@ def serve() -> int:
         os.environ.setdefault(name, value)
     settings = Settings()
     code_port, web_port = settings.code_server_port, settings.web_port
+    os.environ["TAI_CODE_SERVER_PORT"] = str(code_port)  # read by deploy/workspace-grpc.yaml
     level = settings.log_level.lower()
     supervisor = Supervisor(settings.dagster_home / GROUPS_FILE)
 
