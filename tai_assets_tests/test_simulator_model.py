@@ -132,3 +132,20 @@ def test_manual_clock():
     clock = ManualClock(DAY0)
     assert clock.advance(90) == DAY0 + timedelta(seconds=90)
     assert clock.now() == DAY0 + timedelta(seconds=90)
+
+
+def test_some_accounts_rename_each_week_and_keep_their_id():
+    sim = make(3, accounts=4000)
+    monday = DAY0  # 2026-01-05 is a Monday; simulated weeks run Thursday to Thursday (epoch)
+    logins = [
+        {r["id"]: r["login"] for r in (sim.accounts.record(i, at) for i in range(1, 4001))}
+        for at in (monday, monday + timedelta(days=7), monday + timedelta(days=7, hours=1))
+    ]
+    week_before, week_after, hour_after = logins
+    renamed = {i for i in week_before if week_before[i] != week_after[i]}
+    # 0.4 % a week of 4,000 accounts: about 16; the same account id under a new login.
+    assert 4 <= len(renamed) <= 40, len(renamed)
+    assert week_after == hour_after  # no rename within the hour
+    assert all(week_after[i].endswith(str(i)) for i in renamed)
+    unrenamed = make(3, accounts=4000, renames_per_week=0).accounts
+    assert all(unrenamed.record(i, monday)["login"] != week_after[i] for i in renamed)

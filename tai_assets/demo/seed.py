@@ -2,21 +2,23 @@
 
 A simulator of its own (same model as the live one) plays the last `--days` days at
 accelerated time; tai's own clients poll it every `--interval` simulated seconds (UDP query and
-the chrono API, as the sensors do) and the polls go into the spool. Then, as Dagster runs in the
-demo's instance (they show in the UI): the ingest jobs take the spool into the warehouse, the
-players snapshot of the last complete week is crawled, and every analytics partition over those
-days is materialized, with the daily refresh and retention. Sessions split as they do in life,
+the chrono API, as the sensors do) and the polls go into the spool, and the players snapshots of
+the last two complete weeks are crawled from it at those weeks' ends (some accounts rename in
+between). Then, as Dagster runs in the demo's instance (they show in the UI): the ingest jobs
+take the spool into the warehouse, and every analytics partition over those days is
+materialized, with the daily refresh and retention. Sessions split as they do in life,
 because the simulated players come and go over simulated days.
 """
 
 import argparse
+import os
 import sys
 import time
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
-from tai_assets.common.clock import use_clock, utc_now
+from tai_assets.common.clock import monday_of, use_clock, utc_now
 from tai_assets.core.polls import server_record, world_record
 from tai_assets.core.spool import PollSpool
 from tai_assets.defs.polling.resources import ChronoApiResource, GameServerResource
@@ -26,9 +28,12 @@ from tai_assets.simulator import ManualClock, Simulator, SimulatorConfig
 SPOOL_CHUNK = 500
 
 
-def collect(days: int, interval_seconds: int, spool: PollSpool, seed: int) -> tuple[int, datetime]:
-    """Poll a simulator over the last `days` days of simulated time into the spool; return the
-    number of polls of each source and the first instant."""
+def collect(
+    days: int, interval_seconds: int, spool: PollSpool, seed: int, instance: dg.DagsterInstance
+) -> tuple[int, datetime]:
+    """Poll a simulator over the last `days` days of simulated time into the spool, then crawl
+    its players snapshot at the end of each of the last two complete weeks (so that renamed
+    accounts show); return the number of polls of each source and the first instant."""
     end = utc_now().replace(second=0, microsecond=0)
     start = end - timedelta(days=days)
     clock = ManualClock(start)
@@ -55,7 +60,31 @@ def collect(days: int, interval_seconds: int, spool: PollSpool, seed: int) -> tu
                 spool.append("server", server)
                 spool.append("worlds", worlds)
                 server, worlds = [], []
+    crawl_weekly_snapshots(config, end, instance)
     return taken, start
+
+
+def crawl_weekly_snapshots(
+    config: SimulatorConfig, end: datetime, instance: dg.DagsterInstance
+) -> None:
+    """Run the players snapshot job for the last two complete weeks before `end`, each
+    against a simulator of the same accounts with its clock an hour past the week's end."""
+    this_monday = datetime.combine(monday_of(end.date()), datetime.min.time(), UTC)
+    # Snapshot partitions are Monday-to-Monday weeks (UTC), keyed by their Monday.
+    weeks = [(str((this_monday - timedelta(days=d)).date()), this_monday - timedelta(days=d - 7))
+             for d in (14, 7)]  # fmt: skip
+    clock = ManualClock(weeks[0][1] + timedelta(hours=1))
+    with use_clock(clock.now), Simulator(config, clock=clock).serve(host="127.0.0.1") as running:
+        # The definitions are built once per process from the settings: point them at this
+        # simulator before they load (the live demo's is not at those instants).
+        os.environ["TRAINING_API_BASE_URL"] = running.http_base_url
+        current_settings.cache_clear()
+        from tai_assets.definitions import defs
+
+        crawl = {"ops": {"players_snapshot_pages": {"config": {"min_interval_seconds": 0.0}}}}
+        for week, week_end in weeks:
+            clock.set(max(clock.now(), week_end + timedelta(hours=1)))
+            _run(defs, "players_snapshot_job", instance, partition_key=week, run_config=crawl)
 
 
 def _run(defs: dg.Definitions, job: str, instance: dg.DagsterInstance, **options) -> None:
@@ -79,8 +108,7 @@ def partitions_between(job, first: datetime, now: datetime) -> list[str]:
 
 
 def materialize_history(first: datetime, instance: dg.DagsterInstance) -> None:
-    """Run ingest until the spool is empty, crawl the last week's snapshot, then every
-    analytics partition from `first` on."""
+    """Run ingest until the spool is empty, then every analytics partition from `first` on."""
     from tai_assets.definitions import defs
 
     settings = current_settings()
@@ -92,10 +120,6 @@ def materialize_history(first: datetime, instance: dg.DagsterInstance) -> None:
         while spool.pending(source, limit=1):
             _run(defs, job, instance)
     now = utc_now()
-    snapshot_job = defs.resolve_job_def("players_snapshot_job")
-    week = snapshot_job.partitions_def.get_partition_keys(current_time=now)[-1]
-    crawl = {"ops": {"players_snapshot_pages": {"config": {"min_interval_seconds": 0.0}}}}
-    _run(defs, "players_snapshot_job", instance, partition_key=week, run_config=crawl)
     _run(defs, "analytics_refresh_job", instance)
     for job in ("analytics_daily_job", "weekly_digest_job", "monthly_digest_job"):
         for key in partitions_between(defs.resolve_job_def(job), first, now):
@@ -113,13 +137,15 @@ def main(argv: list[str] | None = None) -> int:
     settings = current_settings()
     started = time.monotonic()
     print(f"tai demo: simulating the last {args.days} days (a poll every {args.interval} s)...")
-    taken, first = collect(args.days, args.interval, PollSpool(str(settings.spool_path)), args.seed)
-    print(
-        f"tai demo: {taken} polls of each source in {time.monotonic() - started:.0f} s; "
-        "ingesting and computing the analytics as Dagster runs...",
-        flush=True,
-    )
+    spool = PollSpool(str(settings.spool_path))
     with dg.DagsterInstance.get() as instance:
+        taken, first = collect(args.days, args.interval, spool, args.seed, instance)
+        print(
+            f"tai demo: {taken} polls of each source and two weekly snapshots in "
+            f"{time.monotonic() - started:.0f} s; ingesting and computing the analytics as "
+            "Dagster runs...",
+            flush=True,
+        )
         materialize_history(first, instance)
     print(f"tai demo: history ready in {time.monotonic() - started:.0f} s", flush=True)
     return 0

@@ -17,7 +17,7 @@ from typing import Any
 from tai_assets.simulator.config import SimulatorConfig
 from tai_assets.simulator.faults import Faults
 from tai_assets.simulator.names import CYR_FIRST, LATIN_FIRST, login_for
-from tai_assets.simulator.rng import mix, to_epoch, unit
+from tai_assets.simulator.rng import mix, rng_for, to_epoch, unit
 
 MSK_OFFSET_S = 3 * 3600
 NEVER_STRING = "1970-01-01 03:00:00"
@@ -47,6 +47,10 @@ def _stamp(rng: random.Random, epoch: int | None) -> str | int:
     if epoch is None:
         return NEVER_STRING if as_string else 0
     return format_msk(epoch) if as_string else int(epoch)
+
+
+WEEK_SECONDS = 7 * 86_400
+RENAME_PERIOD_WEEKS = 8
 
 
 class Accounts:
@@ -117,8 +121,23 @@ class Accounts:
         rate = self.faults.malformed_record_rate
         return rate > 0 and unit(self.config.seed, "bad-record", account_id) < rate
 
-    def record(self, account_id: int) -> dict[str, Any]:
-        """Return the API record of ``account_id`` (deterministic for a given seed)."""
+    def last_rename_week(self, account_id: int, now: int) -> int | None:
+        """Return the latest simulated week (epoch week number) up to ``now`` in which
+        ``account_id`` took a new login, or None. A share of the accounts rename every
+        ``RENAME_PERIOD_WEEKS`` weeks, each at a phase of its own, so that
+        ``renames_per_week`` of all accounts rename in any week, whenever the simulator runs."""
+        share = self.config.renames_per_week * RENAME_PERIOD_WEEKS
+        seed = self.config.seed
+        if account_id > self.config.accounts or unit(seed, "renamer", account_id) >= share:
+            return None
+        phase = mix(seed, "rename-phase", account_id) % RENAME_PERIOD_WEEKS
+        current = now // WEEK_SECONDS
+        week = current - (current - phase) % RENAME_PERIOD_WEEKS
+        return week if week * WEEK_SECONDS >= self.registered_at(account_id) else None
+
+    def record(self, account_id: int, now: datetime | None = None) -> dict[str, Any]:
+        """Return the API record of ``account_id`` at ``now`` (deterministic for a given seed;
+        the login is the one after the account's renames up to ``now``)."""
         seed = self.config.seed
         rng = random.Random(mix(seed, "account", account_id))
         regdate = self.registered_at(account_id)
@@ -167,6 +186,9 @@ class Accounts:
             "premium_expdate": "" if rng.random() < 0.01 else _stamp(rng, premium_exp),
             "chase_rating": rng.randrange(0, 3000),
         }
+        renamed = self.last_rename_week(account_id, to_epoch(now)) if now else None
+        if renamed is not None:
+            record["login"] = login_for(rng_for(seed, "renamed", account_id, renamed), account_id)
         if self.is_malformed(account_id):
             kind = mix(seed, "bad-kind", account_id) % len(MALFORMED_KINDS)
             if kind == 0:
@@ -187,7 +209,7 @@ class Accounts:
         top = total - (page - 1) * per_page
         bottom = max(1, top - per_page + 1)
         ids = range(top, bottom - 1, -1) if page >= 1 and top >= 1 else range(0)
-        data = [self.record(i) for i in ids]
+        data = [self.record(i, now) for i in ids]
         first = (page - 1) * per_page + 1
         return {
             "data": data,

@@ -59,4 +59,5 @@ class SimulatorConfig:
     registrations_per_hour: float = 0.0
     register_every_requests: int = 0
     register_batch: int = 1
+    renames_per_week: float = 0.004  # share of accounts taking a new login each simulated week
     history_start: datetime = datetime(2015, 1, 1, tzinfo=UTC)
