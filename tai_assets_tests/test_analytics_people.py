@@ -76,7 +76,10 @@ def test_the_heatmap_averages_up_minutes_by_local_weekday_and_hour(database):
 
 def test_player_profiles_join_the_latest_snapshot(database):
     with use_clock(lambda: NOW.replace(tzinfo=UTC)):
-        assert dg.materialize([player_profiles], resources=warehouse_resources(database)).success
+        result = dg.materialize([player_profiles], resources=warehouse_resources(database))
+    assert result.success
+    picture = result.asset_materializations_for_node("player_profiles")[0].metadata["picture"]
+    assert picture.value.startswith("![Most hours in the last 30 days (top 20)](data:image/png")
     profiles = query(
         database,
         "SELECT player, sessions, total_hours, hours_last_7_days, hours_last_30_days, "
@@ -90,7 +93,10 @@ def test_player_profiles_join_the_latest_snapshot(database):
 
 
 def test_name_history_finds_the_renamed_account(database):
-    assert dg.materialize([name_history], resources=warehouse_resources(database)).success
+    result = dg.materialize([name_history], resources=warehouse_resources(database))
+    assert result.success
+    picture = result.asset_materializations_for_node("name_history")[0].metadata["picture"]
+    assert picture.value.startswith("![Renamed accounts per snapshot week](data:image/png")
     assert query(database, "SELECT * FROM analytics.name_history") == [
         (7, "Anna_Old", "Anna", date(2025, 6, 2), date(2025, 6, 9))
     ]

@@ -29,7 +29,8 @@ def test_the_demo_seed_fills_every_asset_with_real_content(tmp_path, monkeypatch
             "TAI_DATA_DIR": str(tmp_path / "data"),
         }
         done = subprocess.run(
-            [sys.executable, "-m", "tai_assets.demo.seed", "--days", "2"],
+            [sys.executable, "-m", "tai_assets.demo.seed", "--days", "2", "--older-days", "68",
+             "--older-interval", "3600"],
             env=env, cwd=ROOT, capture_output=True, text=True, timeout=600,
         )  # fmt: skip
     finally:
@@ -47,15 +48,19 @@ def test_the_demo_seed_fills_every_asset_with_real_content(tmp_path, monkeypatch
                 "analytics.daily_digest", "analytics.genre_popularity", "analytics.world_tags",
                 "analytics.player_profiles", "analytics.player_retention",
                 "analytics.player_base", "analytics.online_heatmap_recent",
-                "analytics.name_history",
+                "analytics.name_history", "analytics.player_churn",
             )
         }  # fmt: skip
         players, sessions = conn.execute(
             "SELECT count(DISTINCT player), count(*) FROM core.player_sessions"
         ).fetchall()[0]
-        weeks = conn.execute("SELECT count(DISTINCT snapshot_week) FROM core.players_snapshot").fetchone()
+        churned = conn.execute("SELECT sum(churned) FROM analytics.player_churn").fetchone()[0]
+        weeks = conn.execute(
+            "SELECT count(DISTINCT snapshot_week) FROM core.players_snapshot"
+        ).fetchone()
         digest = conn.execute("SELECT markdown FROM analytics.daily_digest").fetchall()[0][0]
     assert all(counts.values()), counts
+    assert churned > 0  # regulars who took a break of a month
     assert weeks == (2,)  # two weekly snapshots, between which some accounts renamed
     assert sessions > players  # people left and came back: sessions split as in life
     assert "Никто не играл" not in digest and "Пик онлайна:** нет данных" not in digest

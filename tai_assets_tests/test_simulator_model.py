@@ -149,3 +149,24 @@ def test_some_accounts_rename_each_week_and_keep_their_id():
     assert all(week_after[i].endswith(str(i)) for i in renamed)
     unrenamed = make(3, accounts=4000, renames_per_week=0).accounts
     assert all(unrenamed.record(i, monday)["login"] != week_after[i] for i in renamed)
+
+
+def test_players_take_breaks_of_weeks_when_asked():
+    sim = make(4, break_share=0.25)
+    population = sim.population
+    day0 = int(DAY0.timestamp()) // 86_400
+    away = [population.on_break(0, day0 + d) for d in range(120)]
+    assert sum(away) == 30  # a quarter of the 120-day cycle, in one stretch
+    assert "".join("x" if a else "." for a in away * 2).count("x" * 30) >= 1
+    # Nobody on a break plays that day (after 08:00: sessions of the day before last at most
+    # 8 hours); without breaks some of them would.
+    for d in range(3):
+        day = day0 + d
+        start = DAY0 + timedelta(days=d)
+        intervals = sim.truth.player_intervals(start, start + timedelta(days=1))
+        names = {n for n, began, _ in intervals if began >= start + timedelta(hours=8)}
+        resting = {population.names[i] for i in range(len(population.names))
+                   if population.on_break(i, day)}  # fmt: skip
+        assert resting and not names & resting
+        unrested = make(4).truth.player_intervals(start, start + timedelta(days=1))
+        assert {n for n, began, _ in unrested if began >= start + timedelta(hours=8)} & resting

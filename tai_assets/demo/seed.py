@@ -29,15 +29,18 @@ SPOOL_CHUNK = 500
 
 
 def collect(
-    days: int, interval_seconds: int, spool: PollSpool, seed: int, instance: dg.DagsterInstance
+    days: int, options: argparse.Namespace, spool: PollSpool, instance: dg.DagsterInstance
 ) -> tuple[int, datetime]:
-    """Poll a simulator over the last `days` days of simulated time into the spool, then crawl
-    its players snapshot at the end of each of the last two complete weeks (so that renamed
-    accounts show); return the number of polls of each source and the first instant."""
+    """Poll a simulator over the last `days` days of simulated time into the spool (every
+    `options.interval` s; the `options.older_days` before them every `options.older_interval`
+    s), then crawl its players snapshot at the end of each of the last two complete weeks (so
+    that renamed accounts show); return the number of polls of each source and the first
+    instant of the `days`."""
     end = utc_now().replace(second=0, microsecond=0)
     start = end - timedelta(days=days)
-    clock = ManualClock(start)
-    config = SimulatorConfig(seed=seed)
+    clock = ManualClock(start - timedelta(days=options.older_days))
+    # Players take breaks of weeks, so that churn (30 regular days, then 30 away) shows.
+    config = SimulatorConfig(seed=options.seed, break_share=0.25)
     simulator = Simulator(config, clock=clock)
     taken = 0
     with use_clock(clock.now), simulator.serve(host="127.0.0.1") as running:
@@ -55,7 +58,7 @@ def collect(
             server.append(server_record(game.poll(), utc_now()))
             worlds.append(world_record(chrono.poll(), utc_now()))
             taken += 1
-            clock.advance(interval_seconds)
+            clock.advance(options.interval if clock.now() >= start else options.older_interval)
             if len(server) >= SPOOL_CHUNK or clock.now() >= end:
                 spool.append("server", server)
                 spool.append("worlds", worlds)
@@ -132,14 +135,25 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tai_assets.demo.seed", description=__doc__)
     parser.add_argument("--days", type=int, default=14, help="days of history (default 14)")
     parser.add_argument("--interval", type=int, default=120, help="simulated seconds per poll")
+    parser.add_argument(
+        "--older-days",
+        type=int,
+        default=56,
+        help="days before those, polled less often, for the assets that need two months "
+        "(churn); their analytics partitions are not materialized (default 56)",
+    )
+    parser.add_argument("--older-interval", type=int, default=900, help="seconds per older poll")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
     settings = current_settings()
     started = time.monotonic()
-    print(f"tai demo: simulating the last {args.days} days (a poll every {args.interval} s)...")
+    print(
+        f"tai demo: simulating the last {args.days} days (a poll every {args.interval} s) and "
+        f"{args.older_days} days before them (every {args.older_interval} s)..."
+    )
     spool = PollSpool(str(settings.spool_path))
     with dg.DagsterInstance.get() as instance:
-        taken, first = collect(args.days, args.interval, spool, args.seed, instance)
+        taken, first = collect(args.days, args, spool, instance)
         print(
             f"tai demo: {taken} polls of each source and two weekly snapshots in "
             f"{time.monotonic() - started:.0f} s; ingesting and computing the analytics as "

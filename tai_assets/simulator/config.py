@@ -45,6 +45,7 @@ class SimulatorConfig:
     max_normal_online: int = 100
     drop_rate_per_hour: float = 0.35
     max_session_hours: float = 8.0
+    break_share: float = 0.0  # share of each player's 120-day cycle spent away (churn)
     crowd_spells: list[tuple[datetime, datetime]] = field(default_factory=list)
     crowd_online: int = 115
     # --- worlds (chrono API)

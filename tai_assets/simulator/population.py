@@ -71,6 +71,9 @@ class _Candidate:
     pieces: tuple[tuple[int, int], ...]
 
 
+BREAK_CYCLE_DAYS = 120
+
+
 class Population:
     """Players of the simulated game server; thread-safe, cached per day."""
 
@@ -133,6 +136,24 @@ class Population:
         pieces.append((cursor, end))
         return tuple(pieces)
 
+    def on_break(self, index: int, day: int) -> bool:
+        """Return whether the player at `index` of the pool stays away on `day`: each player
+        spends `break_share` of every BREAK_CYCLE_DAYS-day cycle away, at a phase of their
+        own, so regulars leave for weeks and come back (churn, as on a real server)."""
+        away = self.config.break_share * BREAK_CYCLE_DAYS
+        phase = mix(self.config.seed, "break", index) % BREAK_CYCLE_DAYS
+        return (day - phase) % BREAK_CYCLE_DAYS < away
+
+    def _cum_weights_on(self, day: int) -> list[float]:
+        """Return the pool's cumulative popularity on `day`, players on a break weighing 0."""
+        if self.config.break_share <= 0:
+            return self._cum_weights
+        cumulative, total = [], 0.0
+        for index, weight in enumerate(self._weights):
+            total += 0.0 if self.on_break(index, day) else weight
+            cumulative.append(total)
+        return cumulative
+
     def _candidates_for(self, day: int) -> list[_Candidate]:
         with self._lock:
             cached = self._candidates.get(day)
@@ -144,6 +165,7 @@ class Population:
         t = float(day * DAY)
         end_of_day = (day + 1) * DAY
         out: list[_Candidate] = []
+        cum_weights = self._cum_weights_on(day)
         while True:
             t += rng.expovariate(peak_rate)
             if t >= end_of_day:
@@ -152,7 +174,7 @@ class Population:
                 continue  # thinning: non-homogeneous Poisson arrivals
             start = int(t)
             duration = max(60, self._duration(rng))
-            names = tuple(rng.choices(self.names, cum_weights=self._cum_weights, k=NAME_OPTIONS))
+            names = tuple(rng.choices(self.names, cum_weights=cum_weights, k=NAME_OPTIONS))
             pieces = self._pieces(rng, start, duration)
             out.append(_Candidate(start, pieces[-1][1], names, pieces))
         with self._lock:

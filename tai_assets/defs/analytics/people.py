@@ -7,7 +7,7 @@ from datetime import timedelta
 import dagster as dg
 import polars as pl
 
-from tai_assets.analytics.plots import heatmap_png
+from tai_assets.analytics.plots import bars_png, heatmap_png
 from tai_assets.common.markdown import frame_to_markdown, png_image
 from tai_assets.common.sql_files import read_sql
 from tai_assets.defs.analytics.assets import GROUP, OWNERS, table_metadata
@@ -108,7 +108,7 @@ def online_heatmap_recent(
 @dg.asset(
     deps=["player_sessions", "players_snapshot"],
     metadata=table_metadata("replace"),
-    kinds={"duckdb", "polars"},
+    kinds={"duckdb", "polars", "matplotlib"},
     group_name=GROUP,
     owners=OWNERS,
 )
@@ -123,11 +123,16 @@ def player_profiles(warehouse: WarehouseResource) -> dg.Output[pl.DataFrame]:
         ).pl()
     frame = frame.with_columns(computed_at=pl.lit(now))
     matched = int(frame["account_id"].is_not_null().sum()) if frame.height else 0
+    title = "Most hours in the last 30 days (top 20)"
+    busiest = frame.sort("hours_last_30_days", descending=True).head(20)
+    busiest = busiest.filter(pl.col("hours_last_30_days") > 0)
+    picture = bars_png(busiest, "player", "hours_last_30_days", title)
     return dg.Output(
         frame,
         metadata={
             "players": frame.height,
             "with_account": matched,
+            "picture": dg.MetadataValue.md(png_image(picture, title)),
             "most_hours": dg.MetadataValue.md(
                 frame_to_markdown(
                     frame.select(
@@ -143,7 +148,7 @@ def player_profiles(warehouse: WarehouseResource) -> dg.Output[pl.DataFrame]:
 @dg.asset(
     deps=["players_snapshot"],
     metadata=table_metadata("replace"),
-    kinds={"duckdb", "polars"},
+    kinds={"duckdb", "polars", "matplotlib"},
     group_name=GROUP,
     owners=OWNERS,
 )
@@ -152,12 +157,17 @@ def name_history(warehouse: WarehouseResource) -> dg.Output[pl.DataFrame]:
     the new login and the weeks of the change."""
     with warehouse.connect() as conn:
         frame = conn.sql(read_sql("analytics/name_history.sql")).pl()
+    title = "Renamed accounts per snapshot week"
+    per_week = frame.group_by("first_week_new").len("renamed").sort("first_week_new").tail(26)
+    per_week = per_week.sort("first_week_new", descending=True)
+    picture = bars_png(per_week, "first_week_new", "renamed", title)
     return dg.Output(
         frame,
         metadata={
             "changes": frame.height,
             "accounts": frame["account_id"].n_unique() if frame.height else 0,
             "latest": dg.MetadataValue.md(frame_to_markdown(frame.tail(10), limit=10)),
+            "picture": dg.MetadataValue.md(png_image(picture, title)),
         },
     )
 
