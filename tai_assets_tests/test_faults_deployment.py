@@ -42,6 +42,7 @@ from tai_assets_tests.support.deployment import (
     wait_for_runs_to_settle,
 )
 from tai_assets_tests.support.postgres import fresh_database
+from tai_assets_tests.support.services import unavailable
 
 INTERVAL, BATCH = 2, 3
 LOCK_WAIT = 15
@@ -53,14 +54,14 @@ CATCH_UP_LIMIT = 2 * INTERVAL + BATCH * INTERVAL + 30 + 60
 @pytest.fixture
 def data_mount(tmp_path):
     """The data folder, on a tmpfs of its own."""
-    with small_tmpfs(tmp_path / "data", pytest.skip) as mount:
+    with small_tmpfs(tmp_path / "data", unavailable) as mount:
         yield mount
 
 
 @pytest.fixture
 def home_mount(tmp_path):
     """DAGSTER_HOME, on an ext4 disk of its own (it can fail into read-only under open files)."""
-    with small_ext4(tmp_path / "dagster_home", pytest.skip) as mount:
+    with small_ext4(tmp_path / "dagster_home", unavailable) as mount:
         yield mount
 
 

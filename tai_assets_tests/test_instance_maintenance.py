@@ -240,3 +240,8 @@ def test_polls_in_an_earlier_locations_cursor_reach_the_spool(instance):
     # Preparing again moves nothing twice.
     assert prepare_instance(instance, spool) == ([], 0)
     assert len(spool.pending("server")) == 1
+
+
+def test_the_instance_sends_no_telemetry_and_shows_no_newsletter_pop_up(instance):
+    assert instance.telemetry_enabled is False
+    assert instance.nux_enabled is False

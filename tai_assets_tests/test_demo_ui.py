@@ -1,0 +1,82 @@
+"""The demo in a real headless browser: a seeded history, the real deployment (supervisor, code
+server, daemon, webserver), and Debian's Chromium opening the pages a newcomer opens first.
+
+Screenshots are saved under the test's folder (printed) to be looked at; the test checks what each
+page says: the location is named `tai`, no newsletter pop-up covers the page, the ingest asset
+shows its row counts, the weekly digest its text, and the heatmap's picture opens.
+"""
+
+import os
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+from tai_assets.demo import screenshots
+from tai_assets.settings import PROJECT_DIR
+from tai_assets.simulator.launch import start_process
+from tai_assets_tests.support.deployment import (
+    Deployment,
+    deployment_environment,
+    deployment_processes,
+)
+from tai_assets_tests.support.services import unavailable
+
+
+def wait_for_webserver(url: str, seconds: float = 180) -> None:
+    """Wait until the Dagster webserver at `url` answers."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/server_info", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(1)
+    raise AssertionError(f"no webserver at {url} after {seconds} s")
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_the_demo_shows_lineage_assets_a_digest_and_a_picture(tmp_path):
+    if screenshots.chromium() is None:
+        unavailable("no Chromium installed (apt-get install chromium)")
+    home, data = tmp_path / "home", tmp_path / "data"
+    home.mkdir()
+    (home / "dagster.yaml").symlink_to(PROJECT_DIR / "deploy" / "dagster.yaml")
+    simulator, ports = start_process(speed=60)
+    env = deployment_environment(ports, home, data, interval=60, batch=10, lock_wait=15)
+    deployment = Deployment(env, tmp_path / "deployment.log")
+    try:
+        # Eight days hold a complete Monday-to-Sunday week: there is a weekly digest.
+        seed = [sys.executable, "-m", "tai_assets.demo.seed", "--days", "8", "--older-days", "0"]
+        seeded = subprocess.run(seed, env=env, cwd=PROJECT_DIR, capture_output=True, text=True)
+        assert seeded.returncode == 0 and "FAILED" not in seeded.stdout, seeded.stdout[-2000:]
+        deployment.start()
+        url = f"http://127.0.0.1:{env['TAI_WEB_PORT']}"
+        wait_for_webserver(url)
+        seen = screenshots.take_all(url, tmp_path / "screenshots")
+    finally:
+        if deployment.supervisor is not None:
+            deployment.stop()
+        for pid in deployment_processes(home):
+            os.kill(pid, 9)
+        simulator.terminate()
+        simulator.wait(timeout=30)
+    print(f"\nscreenshots in {tmp_path / 'screenshots'}")
+
+    texts = {name: page.text for name, page in seen.items()}
+    for name, text in texts.items():
+        png = tmp_path / "screenshots" / f"{name}.png"
+        assert png.stat().st_size > 20_000, name  # a rendered page, not a blank one
+        assert "Join the Dagster community" not in text, name  # no newsletter pop-up
+        assert "grpc:" not in text, name
+    assert {"polling", "analytics", "players", "exports"} <= set(texts["lineage"].split())
+    assert "raw_server_polls" in texts["sessions_lineage"]
+    ingest = texts["ingest_asset"]
+    assert "rows_written" in ingest and "Code location\ntai" in ingest, ingest[:2000]
+    assert "Итоги недели" in texts["weekly_digest"] and "Пиковые часы" in texts["weekly_digest"]
+    # The heatmap's Markdown opened (a dialog with Copy/Close) and shows the picture.
+    assert "Copy" in texts["heatmap_picture"] and seen["heatmap_picture"].pictures == 1
