@@ -17,6 +17,8 @@ Supervision:
 - SIGINT or SIGTERM stops the deployment: the daemon first (no new ticks or runs), then the
   runs in flight get up to GRACE_SECONDS to finish, then the code server and the webserver get
   SIGTERM, and whatever of any group is left after the grace period gets SIGKILL.
+- The children's output goes through the supervisor to the console, quiet unless LOG_LEVEL is
+  DEBUG: a line per finished run, warnings, errors and anything else (`console.py`).
 """
 
 import contextlib
@@ -30,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tai_assets.common.procfs import is_live, proc_stat
+from tai_assets.deploy.console import relay
 from tai_assets.settings import LOCATION_NAME, PROJECT_DIR, Settings
 
 BIN = Path(sys.executable).parent
@@ -205,11 +208,21 @@ class Child:
     backoff: float = BACKOFF_START_SECONDS
     restart_at: float | None = None
     groups: list[int] = field(default_factory=list)
+    verbose: bool = False  # the console shows all of its output (LOG_LEVEL=DEBUG)
 
     def start(self) -> None:
         """Start the process in a process group of its own (a Ctrl-C reaches only the
         supervisor, which decides how children stop), tied to the supervisor's life."""
-        self.process = subprocess.Popen(self.command, process_group=0, preexec_fn=_die_with_parent)
+        self.process = subprocess.Popen(
+            self.command,
+            process_group=0,
+            preexec_fn=_die_with_parent,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            errors="replace",
+        )
+        relay(self.process.stdout, self.verbose)
         self.started_at = time.monotonic()
         self.restart_at = None
         self.groups.append(self.process.pid)
@@ -240,13 +253,14 @@ class Child:
 class Supervisor:
     """The deployment's children and the file that records their process groups."""
 
-    def __init__(self, groups_file: Path):
+    def __init__(self, groups_file: Path, verbose: bool = False):
         self.children: list[Child] = []
         self.groups_file = groups_file
+        self.verbose = verbose
 
     def start(self, name: str, command: list[str]) -> Child:
         """Start and keep a child; record its process group."""
-        child = Child(name, command)
+        child = Child(name, command, verbose=self.verbose)
         child.start()
         self.children.append(child)
         self.record_groups()
@@ -318,7 +332,7 @@ def serve() -> int:
     code_port, web_port = settings.code_server_port, settings.web_port
     os.environ["TAI_CODE_SERVER_PORT"] = str(code_port)  # read by deploy/workspace-grpc.yaml
     level = settings.log_level.lower()
-    supervisor = Supervisor(settings.dagster_home / GROUPS_FILE)
+    supervisor = Supervisor(settings.dagster_home / GROUPS_FILE, settings.log_level == "DEBUG")
 
     def on_signal(signum, _frame):
         raise SystemExit(128 + signum)
