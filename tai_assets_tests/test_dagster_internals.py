@@ -132,6 +132,7 @@ def test_the_event_types_the_thinning_keeps_are_stored_by_these_names():
         "ASSET_MATERIALIZATION",
         "ASSET_OBSERVATION",
         "ASSET_CHECK_EVALUATION",
+        "STEP_SUCCESS",
     ]
 
 
