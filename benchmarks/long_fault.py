@@ -21,7 +21,6 @@ tables differ from a rebuild, or a run or process was left behind.
 
 import argparse
 import os
-import signal
 import sys
 import tempfile
 import time
@@ -37,15 +36,13 @@ from tai_assets.simulator.launch import start_process
 from tai_assets_tests.support.deployment import (
     Deployment,
     Faults,
-    account,
     deployment_environment,
     deployment_processes,
-    derived_tables,
-    drain_spool,
-    rebuild_copy,
+    settle_accounts,
     simulator_stats,
     small_ext4,
     small_tmpfs,
+    tear_down,
     wait_delivered_through,
     wait_first_batches,
     wait_for_runs_to_settle,
@@ -131,14 +128,8 @@ def measure(args: argparse.Namespace, scratch: Path, data: Path, home: Path) -> 
         stop_seconds = deployment.stop()
         left = deployment_processes(home)
     finally:
-        for pid in deployment_processes(home):
-            os.kill(pid, signal.SIGKILL)
-        stats = simulator_stats(ports)
-        simulator.terminate()
-        simulator.wait(timeout=30)
-    drain_spool(env)
-    accounting = account(database, stats)
-    rebuild_equal = rebuild_copy(env, database, scratch) == derived_tables(database)
+        stats = tear_down(home, ports, simulator)
+    accounting, rebuild_equal = settle_accounts(env, database, stats, scratch)
     polls_during = during["udp_answers"].get("i", 0) - before["udp_answers"].get("i", 0)
     print(f"server polls the simulator answered during the fault: {polls_during}")
     print(f"backlog in the warehouse {catch_up:.1f} s after the fault ended")

@@ -13,9 +13,6 @@ poll it answered is in the raw tables exactly once, the derived tables equal a f
 run was left unfinished, and no process of the deployment is alive.
 """
 
-import os
-import signal
-
 import dagster as dg
 import pytest
 
@@ -25,18 +22,15 @@ from tai_assets.simulator.launch import start_process
 from tai_assets_tests.support.deployment import (
     Deployment,
     Faults,
-    account,
     assert_nothing_lost,
     command_of,
     deployment_environment,
     deployment_processes,
-    derived_tables,
-    drain_spool,
     failure_messages,
-    rebuild_copy,
-    simulator_stats,
+    settle_accounts,
     small_ext4,
     small_tmpfs,
+    tear_down,
     wait_delivered_through,
     wait_first_batches,
     wait_for_runs_to_settle,
@@ -149,15 +143,9 @@ def test_no_poll_is_lost_or_duplicated_whatever_fails(
         stop_seconds = deployment.stop()
         left = deployment_processes(home)
     finally:
-        for pid in deployment_processes(home):
-            os.kill(pid, signal.SIGKILL)
-        stats = simulator_stats(ports)
-        simulator.terminate()
-        simulator.wait(timeout=30)
+        stats = tear_down(home, ports, simulator)
 
-    drain_spool(env)
-    accounting = account(database, stats)
-    rebuilt = rebuild_copy(env, database, tmp_path)
+    accounting, rebuild_equal = settle_accounts(env, database, stats, tmp_path)
     print("\nfault → seconds until every poll taken so far was in the warehouse")
     for fault, seconds in catch_up.items():
         print(f"  {fault}: {seconds:.1f}")
@@ -166,7 +154,7 @@ def test_no_poll_is_lost_or_duplicated_whatever_fails(
     assert_nothing_lost(accounting)
     assert accounting["server_polls"] > (60 if storage == "sqlite" else 20), accounting
     assert spool.pending("server") == [] and spool.pending("worlds") == []
-    assert rebuilt == derived_tables(database)
+    assert rebuild_equal
     assert unfinished == [], unfinished
     assert left == [], [command_of(pid) for pid in left]
     # The operator is told what happened: a full disk and a read-only folder are named, in

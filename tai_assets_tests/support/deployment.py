@@ -442,6 +442,25 @@ def account(database: Path, stats: dict) -> dict:
     }
 
 
+def tear_down(home: Path, ports: dict, simulator: subprocess.Popen) -> dict:
+    """SIGKILL whatever of the deployment at `home` is left and stop the simulator; return
+    what the simulator served (`simulator_stats`)."""
+    for pid in deployment_processes(home):
+        os.kill(pid, signal.SIGKILL)
+    stats = simulator_stats(ports)
+    simulator.terminate()
+    simulator.wait(timeout=30)
+    return stats
+
+
+def settle_accounts(env: dict, database: Path, stats: dict, scratch: Path) -> tuple[dict, bool]:
+    """Deliver what the spool still holds, then return the accounting against what the
+    simulator served and whether the derived tables equal a full rebuild."""
+    drain_spool(env)
+    accounting = account(database, stats)
+    return accounting, rebuild_copy(env, database, scratch) == derived_tables(database)
+
+
 def assert_nothing_lost(accounting: dict) -> None:
     """Fail unless every poll the simulator answered is in the raw tables exactly once."""
     assert accounting["server_lost"] == 0 and accounting["server_duplicated"] == 0, accounting
