@@ -121,11 +121,12 @@ class Accounts:
         rate = self.faults.malformed_record_rate
         return rate > 0 and unit(self.config.seed, "bad-record", account_id) < rate
 
-    def last_rename_week(self, account_id: int, now: int) -> int | None:
-        """Return the latest simulated week (epoch week number) up to ``now`` in which
-        ``account_id`` took a new login, or None. A share of the accounts rename every
-        ``RENAME_PERIOD_WEEKS`` weeks, each at a phase of its own, so that
-        ``renames_per_week`` of all accounts rename in any week, whenever the simulator runs."""
+    def last_rename_week(self, account_id: int, registered: int, now: int) -> int | None:
+        """Return the latest simulated week (epoch week number) between ``registered`` (the
+        account's registration) and ``now`` in which ``account_id`` took a new login, or None.
+        A share of the accounts rename every ``RENAME_PERIOD_WEEKS`` weeks, each at a phase of
+        its own, so that ``renames_per_week`` of all accounts rename in any week, whenever the
+        simulator runs."""
         share = self.config.renames_per_week * RENAME_PERIOD_WEEKS
         seed = self.config.seed
         if account_id > self.config.accounts or unit(seed, "renamer", account_id) >= share:
@@ -133,7 +134,7 @@ class Accounts:
         phase = mix(seed, "rename-phase", account_id) % RENAME_PERIOD_WEEKS
         current = now // WEEK_SECONDS
         week = current - (current - phase) % RENAME_PERIOD_WEEKS
-        return week if week * WEEK_SECONDS >= self.registered_at(account_id) else None
+        return week if week * WEEK_SECONDS >= registered else None
 
     def record(self, account_id: int, now: datetime | None = None) -> dict[str, Any]:
         """Return the API record of ``account_id`` at ``now`` (deterministic for a given seed;
@@ -186,7 +187,7 @@ class Accounts:
             "premium_expdate": "" if rng.random() < 0.01 else _stamp(rng, premium_exp),
             "chase_rating": rng.randrange(0, 3000),
         }
-        renamed = self.last_rename_week(account_id, to_epoch(now)) if now else None
+        renamed = self.last_rename_week(account_id, regdate, to_epoch(now)) if now else None
         if renamed is not None:
             record["login"] = login_for(rng_for(seed, "renamed", account_id, renamed), account_id)
         if self.is_malformed(account_id):
