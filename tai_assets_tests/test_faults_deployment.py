@@ -5,12 +5,11 @@ DAGSTER_HOME on a small ext4 disk.
 One after another: kill -9 of a run worker while it holds the warehouse, of the forkserver, the
 code server, the daemon, the webserver and the supervisor itself; SIGKILL of the whole
 deployment and a restart; the data folder full, then DAGSTER_HOME full; the data folder
-read-only, then DAGSTER_HOME read-only from a disk error (repaired by a stop, fsck, mount and
-start, as an operator would); the warehouse locked by another process for longer than a run
-waits and retries. After each fault ends, the polls taken up to then must reach the warehouse;
-the time that takes is printed. At the end the accounting from the simulator's side: every
-poll it answered is in the raw tables exactly once, the derived tables equal a full rebuild, no
-run was left unfinished, and no process of the deployment is alive.
+read-only; the warehouse locked by another process for longer than a run waits and retries.
+After each fault ends, the polls taken up to then must reach the warehouse; the time that takes
+is printed. At the end the accounting from the simulator's side: every poll it answered is in
+the raw tables exactly once, the derived tables equal a full rebuild, no run was left
+unfinished, and no process of the deployment is alive.
 """
 
 import dagster as dg
