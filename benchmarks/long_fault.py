@@ -130,7 +130,7 @@ def measure(args: argparse.Namespace, scratch: Path, data: Path, home: Path) -> 
     finally:
         stats = tear_down(home, ports, simulator)
     accounting, rebuild_equal = settle_accounts(env, database, stats, scratch)
-    polls_during = during["udp_answers"].get("i", 0) - before["udp_answers"].get("i", 0)
+    polls_during = during["udp_polls"].get("i", 0) - before["udp_polls"].get("i", 0)
     print(f"server polls the simulator answered during the fault: {polls_during}")
     print(f"backlog in the warehouse {catch_up:.1f} s after the fault ended")
     print(f"polling ticks since the fault began: {ticks}")

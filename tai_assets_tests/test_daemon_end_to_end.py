@@ -128,6 +128,7 @@ def test_daemon_runs_the_sensors_and_their_runs_fill_the_warehouse(
         [sys.executable, "-m", "tai_assets.instance.prepare"], env=env, check=True, cwd=PROJECT_DIR
     )
     code_port, web_port = free_port(), free_port()
+    env["TAI_CODE_SERVER_PORT"] = str(code_port)  # the daemon's workspace reads it
     code_server_command, daemon_command, _webserver = commands(code_port, web_port, "info")
     processes = []
     for command in (code_server_command, daemon_command):

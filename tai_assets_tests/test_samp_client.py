@@ -177,6 +177,10 @@ def test_a_join_between_i_and_c_is_counted_by_asking_i_again():
     with sim.serve() as running:
         result = query_server("127.0.0.1", running.udp_port, **FAST)
     assert result.status == "ok", result.error
-    assert sim.stats.udp_requests["i"] == 2  # asked again after the list
+    assert sim.stats.udp_requests["i"] == sim.stats.udp_answers["i"] == 2  # asked again
+    assert sim.stats.udp_polls["i"] == 1  # ... within one poll, which the simulator counts once
+    with sim.serve() as running:
+        query_server("127.0.0.1", running.udp_port, **FAST)
+    assert sim.stats.udp_polls["i"] == 2  # another socket: another poll
     assert len(result.player_names) == after[1] > before[1]
     assert result.online == after[1]

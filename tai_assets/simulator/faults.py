@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import threading
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -11,6 +12,9 @@ from email.utils import format_datetime
 from typing import Any
 
 STRAY_KINDS = ("header", "opcode", "source")
+# Answers to one client socket within this many seconds belong to one poll (a poll lasts at
+# most a few seconds; the kernel hands a closed socket's port to another only rarely sooner).
+POLL_WINDOW_S = 30.0
 
 
 @dataclass
@@ -229,7 +233,10 @@ class Stats:
 
     ``page_requests[page]``: every request for that ``/api/user`` page, failures included;
     ``page_served[page]``: requests answered 200 with data; ``http_requests[path]``;
-    ``http_status[status]``; ``udp_requests[opcode]`` (e.g. ``"i"``); ``udp_answers[opcode]``.
+    ``http_status[status]``; ``udp_requests[opcode]`` (e.g. ``"i"``); ``udp_answers[opcode]``;
+    ``udp_polls[opcode]``: answers to a client socket that got no answer of that opcode in the
+    last ``POLL_WINDOW_S`` seconds, i.e. polls rather than datagrams (a poll that re-asks ``i``
+    after the player list, or retries, counts once).
     """
 
     page_requests: Counter = field(default_factory=Counter)
@@ -238,6 +245,8 @@ class Stats:
     http_status: Counter = field(default_factory=Counter)
     udp_requests: Counter = field(default_factory=Counter)
     udp_answers: Counter = field(default_factory=Counter)
+    udp_polls: Counter = field(default_factory=Counter)
+    _last_answer: dict = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def bump(self, counter: str, key: Any) -> None:
@@ -245,12 +254,26 @@ class Stats:
         with self._lock:
             getattr(self, counter)[key] += 1
 
+    def record_udp_answer(self, opcode: str, client: tuple[str, int]) -> None:
+        """Count an answer of `opcode` to `client`, and a poll when it is the socket's first
+        answer of that opcode within ``POLL_WINDOW_S``."""
+        now = time.monotonic()
+        with self._lock:
+            self.udp_answers[opcode] += 1
+            last = self._last_answer.get((opcode, client))
+            if last is None or now - last > POLL_WINDOW_S:
+                self.udp_polls[opcode] += 1
+            self._last_answer[(opcode, client)] = now
+            if len(self._last_answer) > 10_000:  # forget sockets long closed
+                cutoff = now - POLL_WINDOW_S
+                self._last_answer = {k: t for k, t in self._last_answer.items() if t > cutoff}
+
     def reset(self) -> None:
         """Zero every counter."""
         with self._lock:
             for name in (
                 "page_requests", "page_served", "http_requests", "http_status",
-                "udp_requests", "udp_answers",
+                "udp_requests", "udp_answers", "udp_polls", "_last_answer",
             ):  # fmt: skip
                 getattr(self, name).clear()
 
@@ -264,4 +287,5 @@ class Stats:
                 "http_status": {str(k): v for k, v in self.http_status.items()},
                 "udp_requests": dict(self.udp_requests),
                 "udp_answers": dict(self.udp_answers),
+                "udp_polls": dict(self.udp_polls),
             }

@@ -158,7 +158,7 @@ class UdpServer:
                 answer = corrupt(answer, self._rng)
         if faulty and self._chance(self.faults.stray_rate):
             self._send_stray(answer, addr)
-        self.stats.bump("udp_answers", opcode)
+        self.stats.record_udp_answer(opcode, addr)
         delay = self.faults.udp_delay
         if delay > 0:
             timer = threading.Timer(delay, self._send, (answer, addr))
