@@ -3,7 +3,8 @@ server, daemon, webserver), and Debian's Chromium opening the pages a newcomer o
 
 Screenshots are saved under the test's folder (printed) to be looked at; the test checks what each
 page says: the location is named `tai`, no newsletter pop-up covers the page, the ingest asset
-shows its row counts, the weekly digest its text, and the heatmap's picture opens.
+shows its row counts, the weekly digest its text, and the heatmap's picture opens; a succeeded
+ingest run whose step detail was thinned away shows its step as succeeded, not "Not executed".
 """
 
 import os
@@ -11,9 +12,12 @@ import subprocess
 import sys
 import time
 
+import dagster as dg
 import httpx
 import pytest
+from dagster._core.events import DagsterEventType
 
+from tai_assets.dagster_internals.event_log import KEPT_RUN_EVENTS
 from tai_assets.demo import screenshots
 from tai_assets.settings import PROJECT_DIR
 from tai_assets.simulator.launch import start_process
@@ -38,6 +42,37 @@ def wait_for_webserver(url: str, seconds: float = 180) -> None:
     raise AssertionError(f"no webserver at {url} after {seconds} s")
 
 
+def thinned_ingest_run(home, seconds: float = 180) -> str:
+    """Wait for a succeeded ingest run of the deployment at `home` whose step detail the
+    sensors thinned away (only KEPT_RUN_EVENTS left); return its run id."""
+    previous = os.environ.get("DAGSTER_HOME")
+    os.environ["DAGSTER_HOME"] = str(home)
+    try:
+        with dg.DagsterInstance.get() as instance:
+            deadline = time.monotonic() + seconds
+            while time.monotonic() < deadline:
+                for record in instance.get_run_records(
+                    filters=dg.RunsFilter(
+                        tags={"tai/kind": "ingest"}, statuses=[dg.DagsterRunStatus.SUCCESS]
+                    )
+                ):
+                    run_id = record.dagster_run.run_id
+                    types = {
+                        e.dagster_event.event_type
+                        for e in instance.all_logs(run_id)
+                        if e.dagster_event
+                    }
+                    if DagsterEventType.STEP_SUCCESS in types and types <= set(KEPT_RUN_EVENTS):
+                        return run_id
+                time.sleep(3)
+    finally:
+        if previous is None:
+            os.environ.pop("DAGSTER_HOME")
+        else:
+            os.environ["DAGSTER_HOME"] = previous
+    raise AssertionError(f"no thinned ingest run after {seconds} s")
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(900)
 def test_the_demo_shows_lineage_assets_a_digest_and_a_picture(tmp_path):
@@ -47,7 +82,9 @@ def test_the_demo_shows_lineage_assets_a_digest_and_a_picture(tmp_path):
     home.mkdir()
     (home / "dagster.yaml").symlink_to(PROJECT_DIR / "deploy" / "dagster.yaml")
     simulator, ports = start_process(speed=60)
-    env = deployment_environment(ports, home, data, interval=60, batch=10, lock_wait=15)
+    # Quick batches whose step detail is thinned at once: a thinned run to open.
+    env = deployment_environment(ports, home, data, interval=3, batch=2, lock_wait=15)
+    env["TAI_RUN_DETAIL_RETENTION_MINUTES"] = "0"
     deployment = Deployment(env, tmp_path / "deployment.log")
     try:
         # Eight days hold a complete Monday-to-Sunday week: there is a weekly digest.
@@ -57,7 +94,11 @@ def test_the_demo_shows_lineage_assets_a_digest_and_a_picture(tmp_path):
         deployment.start()
         url = f"http://127.0.0.1:{env['TAI_WEB_PORT']}"
         wait_for_webserver(url)
-        seen = screenshots.take_all(url, tmp_path / "screenshots")
+        run_id = thinned_ingest_run(home)
+        run_page = screenshots.Page(
+            "thinned_ingest_run", f"/runs/{run_id}", "ingest_", settle_seconds=3.0
+        )
+        seen = screenshots.take_all(url, tmp_path / "screenshots", (*screenshots.PAGES, run_page))
     finally:
         if deployment.supervisor is not None:
             deployment.stop()
@@ -80,3 +121,5 @@ def test_the_demo_shows_lineage_assets_a_digest_and_a_picture(tmp_path):
     assert "Итоги недели" in texts["weekly_digest"] and "Пиковые часы" in texts["weekly_digest"]
     # The heatmap's Markdown opened (a dialog with Copy/Close) and shows the picture.
     assert "Copy" in texts["heatmap_picture"] and seen["heatmap_picture"].pictures == 1
+    run = texts["thinned_ingest_run"]
+    assert "Success" in run and "Not executed" not in run, run[:3000]

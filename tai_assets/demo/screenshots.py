@@ -182,9 +182,9 @@ def capture(tab: DevTools, base_url: str, page: Page, target: Path) -> Seen:
     return Seen(shown, int(pictures or 0))
 
 
-def take_all(base_url: str, out: Path) -> dict[str, Seen]:
-    """Save a screenshot of every page in PAGES under `out` (`<name>.png`); return what each
-    page showed, by name."""
+def take_all(base_url: str, out: Path, pages: tuple[Page, ...] = PAGES) -> dict[str, Seen]:
+    """Save a screenshot of every page of `pages` (PAGES by default) under `out`
+    (`<name>.png`); return what each page showed, by name."""
     browser = chromium()
     if browser is None:
         raise RuntimeError("no Chromium installed (apt-get install chromium)")
@@ -198,7 +198,7 @@ def take_all(base_url: str, out: Path) -> dict[str, Seen]:
             deviceScaleFactor=1,
             mobile=False,
         )
-        return {page.name: capture(tab, base_url, page, out / f"{page.name}.png") for page in PAGES}
+        return {page.name: capture(tab, base_url, page, out / f"{page.name}.png") for page in pages}
 
 
 def main(argv: list[str] | None = None) -> int:

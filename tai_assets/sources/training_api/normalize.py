@@ -8,14 +8,15 @@ unknown fields kept as JSON in ``extra``.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 import polars as pl
+import pyarrow as pa
 from pydantic import ValidationError
 
+from tai_assets.sources.training_api.fast_path import plain_row, record_json
 from tai_assets.sources.training_api.models import ApiUser, describe_validation_error
 from tai_assets.sources.training_api.timestamps import to_naive_utc
 
@@ -67,10 +68,6 @@ class Quarantined:
     record: str
 
 
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
-
-
 def _best_effort_id(raw: Any) -> int | None:
     value = raw.get("id") if isinstance(raw, dict) else None
     if isinstance(value, bool):
@@ -87,7 +84,7 @@ def _extra_json(user: ApiUser) -> str | None:
     warn_extra = [dict(w.model_extra or {}) for w in user.warn]
     if any(warn_extra):
         extra["warn"] = warn_extra
-    return _dumps(extra) if extra else None
+    return record_json(extra) if extra else None
 
 
 def user_to_row(user: ApiUser, snapshot_week: date, snapshot_time: datetime) -> tuple:
@@ -121,22 +118,67 @@ def normalize_record(
 ) -> tuple | Quarantined:
     """Validate one raw record; return its snapshot row tuple, or a `Quarantined` with reason.
 
-    Never raises for bad data: a crawl of a million records must not stop for one of them.
+    A plain record takes the quick path (`fast_path.plain_row`); any other is validated by
+    `ApiUser`. Never raises for bad data: a crawl of a million records must not stop for one.
     """
     if not isinstance(raw, dict):
-        return Quarantined(page, position, None, "record is not a JSON object", _dumps(raw))
+        return Quarantined(page, position, None, "record is not a JSON object", record_json(raw))
+    row = plain_row(raw, snapshot_week, to_naive_utc(snapshot_time))
+    if row is not None:
+        return row
+    return validated_row(
+        raw, page=page, position=position, snapshot_week=snapshot_week, snapshot_time=snapshot_time
+    )
+
+
+def validated_row(
+    raw: dict, *, page: int, position: int, snapshot_week: date, snapshot_time: datetime
+) -> tuple | Quarantined:
+    """Return the snapshot row of `raw` as `ApiUser` validates it, or a `Quarantined` with
+    the validation's reason: the reference `fast_path.plain_row` must agree with."""
     try:
         user = ApiUser.model_validate(raw)
     except ValidationError as error:
         return Quarantined(
-            page, position, _best_effort_id(raw), describe_validation_error(error), _dumps(raw)
+            page, position, _best_effort_id(raw), describe_validation_error(error), record_json(raw)
         )
     return user_to_row(user, snapshot_week, snapshot_time)
 
 
+def _warn_column(lists: tuple[list[dict], ...]) -> pl.Series:
+    """Return the `warn` lists as a List(Struct) column, built from flat arrays (polars builds
+    one from Python lists of dicts at ~80 us a row; this takes well under one)."""
+    offsets, admins, bantimes, reasons = [0], [], [], []
+    for warns in lists:
+        for warn in warns:
+            admins.append(warn["admin"])
+            bantimes.append(warn["bantime"])
+            reasons.append(warn["reason"])
+        offsets.append(len(admins))
+    entries = pa.StructArray.from_arrays(
+        [
+            pa.array(admins, pa.string()),
+            pa.array(bantimes, pa.timestamp("us")),
+            pa.array(reasons, pa.string()),
+        ],
+        names=["admin", "bantime", "reason"],
+    )
+    column = pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), entries)
+    return pl.Series("warn", column).cast(WARN_DTYPE)
+
+
 def rows_to_frame(rows: list[tuple]) -> pl.DataFrame:
-    """Return snapshot row tuples as a DataFrame with the exact `SNAPSHOT_SCHEMA`."""
-    return pl.DataFrame(rows, schema=SNAPSHOT_SCHEMA, orient="row")
+    """Return snapshot row tuples as a DataFrame with the exact `SNAPSHOT_SCHEMA` (built a
+    column at a time: several times quicker than row by row)."""
+    columns = list(zip(*rows, strict=True)) if rows else [()] * len(SNAPSHOT_SCHEMA)
+    return pl.DataFrame(
+        [
+            _warn_column(values)
+            if name == "warn"
+            else pl.Series(name, values, dtype=dtype, strict=True)
+            for (name, dtype), values in zip(SNAPSHOT_SCHEMA.items(), columns, strict=True)
+        ]
+    )
 
 
 def quarantine_to_frame(
@@ -159,4 +201,5 @@ __all__ = [
     "quarantine_to_frame",
     "rows_to_frame",
     "user_to_row",
+    "validated_row",
 ]

@@ -12,17 +12,17 @@ from zoneinfo import ZoneInfo
 
 MOSCOW = ZoneInfo("Europe/Moscow")
 # Since this instant (local time) Moscow is UTC+3 all year: later strings skip the zone lookup.
-_FIXED_OFFSET_SINCE = "2014-10-26 02:00:00"
-_MSK_OFFSET = timedelta(hours=3)
-_NEVER_STRINGS = frozenset({"1970-01-01 03:00:00", "0000-00-00 00:00:00", "0000-00-00"})
+FIXED_OFFSET_SINCE = "2014-10-26 02:00:00"
+MSK_OFFSET = timedelta(hours=3)
+NEVER_STRINGS = frozenset({"1970-01-01 03:00:00", "0000-00-00 00:00:00", "0000-00-00"})
 # Beyond 2100 an epoch value is a unit mistake (milliseconds), not an instant: reject it.
-_MAX_EPOCH = 4_102_444_800
+MAX_EPOCH = 4_102_444_800
 
 
 def _from_epoch(seconds: int) -> datetime | None:
     if seconds == 0:
         return None
-    if seconds < 0 or seconds > _MAX_EPOCH:
+    if seconds < 0 or seconds > MAX_EPOCH:
         raise ValueError(f"epoch {seconds} is outside 1970..2100")
     return datetime.fromtimestamp(seconds, UTC)
 
@@ -47,7 +47,7 @@ def parse_api_timestamp(value: object) -> datetime | None:
     if not isinstance(value, str):
         raise ValueError(f"a timestamp must be a string or an integer, got {type(value).__name__}")
     text = value.strip()
-    if not text or text in _NEVER_STRINGS:
+    if not text or text in NEVER_STRINGS:
         return None
     if text.isdigit():
         return _from_epoch(int(text))
@@ -57,8 +57,8 @@ def parse_api_timestamp(value: object) -> datetime | None:
         naive = datetime.fromisoformat(text)
     except ValueError as error:
         raise ValueError(f"timestamp {value!r} is not a valid date and time") from error
-    if text >= _FIXED_OFFSET_SINCE:
-        return (naive - _MSK_OFFSET).replace(tzinfo=UTC)
+    if text >= FIXED_OFFSET_SINCE:
+        return (naive - MSK_OFFSET).replace(tzinfo=UTC)
     instant = naive.replace(tzinfo=MOSCOW).astimezone(UTC)
     return None if instant.timestamp() == 0 else instant
 
