@@ -28,6 +28,8 @@ from websockets.sync.client import connect
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")
 WIDTH, HEIGHT = 1600, 1000
+# What the UI shows while a panel's data is still on its way ("Loading run logs…").
+LOADING = "Loading"
 
 
 @dataclass(frozen=True)
@@ -108,11 +110,13 @@ class DevTools:
         return self.evaluate("document.body ? document.body.innerText : ''") or ""
 
     def wait_for_text(self, text: str, seconds: float) -> str:
-        """Wait until the page shows `text`; return the page's text (whatever it is then)."""
+        """Wait until the page shows `text` and has stopped saying it is loading something
+        (a run page draws its header before its logs); return the page's text (whatever it is
+        then)."""
         deadline = time.monotonic() + seconds
         while True:
             shown = self.text()
-            if text in shown or time.monotonic() > deadline:
+            if (text in shown and LOADING not in shown) or time.monotonic() > deadline:
                 return shown
             time.sleep(0.5)
 
@@ -176,6 +180,7 @@ def capture(tab: DevTools, base_url: str, page: Page, target: Path) -> Seen:
             time.sleep(1.5)
             shown = tab.text()
     time.sleep(page.settle_seconds)
+    shown = tab.text()
     png = tab.call("Page.captureScreenshot", format="png")["data"]
     target.write_bytes(base64.b64decode(png))
     pictures = tab.evaluate("document.querySelectorAll('img[src^=\"data:image/png\"]').length")
