@@ -3,13 +3,14 @@ retention — including no data, a single point and a session crossing midnight.
 
 from datetime import date, datetime, timedelta
 
+import duckdb
 import polars as pl
 import pytest
 
 from tai_assets.analytics.activity import daily_activity, daily_activity_frame, session_habits
-from tai_assets.analytics.online import bucket_peaks, online_steps, peak_online
+from tai_assets.analytics.online import online_peaks, online_steps, overall_peak, peak_online
 from tai_assets.analytics.periods import Period
-from tai_assets.analytics.players import player_totals, top_players_from_totals
+from tai_assets.analytics.players import player_totals, rank_players, top_players_from_totals
 from tai_assets.analytics.popularity import (
     WorldRules,
     top_worlds,
@@ -36,6 +37,24 @@ def sessions_frame(rows, name_col="player") -> pl.DataFrame:
         },
         orient="row",
     )
+
+
+def core_tables(**frames: pl.DataFrame) -> duckdb.DuckDBPyConnection:
+    """Return an in-memory DuckDB whose `core.<name>` tables hold the given frames, so the
+    digests' SQL runs on hand-made rows."""
+    conn = duckdb.connect()
+    conn.execute("CREATE SCHEMA core")
+    for name, frame in frames.items():
+        conn.register("frame", frame)
+        conn.execute(f"CREATE TABLE core.{name} AS SELECT * FROM frame")
+        conn.unregister("frame")
+    return conn
+
+
+def scores_of(sessions: pl.DataFrame, points: pl.DataFrame) -> pl.DataFrame:
+    """World session scores of hand-made sessions and points, by the digests' SQL."""
+    conn = core_tables(world_sessions=sessions, worlds_online=points)
+    return world_session_scores(conn, at(-600), at(6000))
 
 
 def points_frame(rows) -> pl.DataFrame:
@@ -75,15 +94,21 @@ def test_world_session_scores_match_trapezoid():
             ("Other", 9, at(10)),  # another world
         ]
     )
-    scores = world_session_scores(sessions, points).sort("name", "session_start")
+    scores = scores_of(sessions, points).sort("name", "session_start")
     rows = scores.to_dicts()
     assert rows[0]["name"] == "Drift" and rows[0]["score"] == pytest.approx(6.0)
     assert rows[0]["peak_players"] == 5 and rows[0]["points"] == 4
     assert rows[0]["length_hours"] == pytest.approx(2.0)
     assert rows[1]["score"] == pytest.approx(0.25 * 3 / 2) and rows[1]["peak_players"] == 4
     assert rows[2]["name"] == "Empty" and rows[2]["score"] == 0.0 and rows[2]["peak_players"] == 0
-    assert world_session_scores(sessions.head(0), points).is_empty()
-    assert world_session_scores(sessions, points.head(0))["score"].sum() == 0.0
+    assert scores_of(sessions.head(0), points).is_empty()
+    assert scores_of(sessions, points.head(0))["score"].sum() == 0.0
+    # With the digest's rules only the sessions that can be listed leave DuckDB.
+    conn = core_tables(world_sessions=sessions, worlds_online=points)
+    kept = world_session_scores(conn, at(-600), at(6000), WorldRules(min_peak=5))
+    assert kept["name"].to_list() == ["Drift"] and kept["peak_players"].to_list() == [5]
+    # A session starting before the window is not the window's, nor are its points.
+    assert world_session_scores(conn, at(1), at(6000))["session_start"].to_list() == [at(300)]
 
 
 def _score_row(name, score, peak, hours) -> dict:
@@ -146,6 +171,13 @@ def test_top_players_known_answer():
     assert top_players(sessions.head(0)).is_empty()
     custom = top_players(sessions, bots=["Petr"], top_n=1)
     assert custom["player"].to_list() == ["KrystallBot"]
+    # The digests rank inside DuckDB and fetch only what they need: the same answer.
+    conn = core_tables(player_sessions=sessions)
+    ranking = rank_players(conn, at(0), at(600))
+    assert ranking.top.equals(top)
+    assert (ranking.active_players, ranking.sessions) == (6, 7)
+    nobody = rank_players(conn, at(600), at(700))
+    assert (nobody.active_players, nobody.sessions, nobody.top.height) == (0, 0, 0)
 
 
 def changes_frame(rows) -> pl.DataFrame:
@@ -175,8 +207,20 @@ def test_online_steps_and_peak():
     assert peak_online(online_steps(changes.head(0), start, end)) == (None, None)
     only_before = online_steps(changes.head(1), start, end)
     assert peak_online(only_before) == (12, at(0))
-    hourly = bucket_peaks(steps, MSK, "1h")
-    assert hourly.height == 1 and hourly["peak_online"][0] == 15
+    conn = core_tables(server_online=changes)
+    hourly = online_peaks(conn, start, end, MSK, "hour")
+    assert hourly["bucket"].to_list() == [at(180)]  # 10:00 UTC is 13:00 in Moscow
+    assert hourly["peak_online"].to_list() == [15] and hourly["peak_at"].to_list() == [at(10)]
+    assert overall_peak(hourly) == peak_online(steps) == (15, at(10))
+    # Two local hours: the step that opens the window counts from the window's start.
+    later = online_peaks(conn, at(30), at(90), MSK, "hour")
+    assert later["peak_online"].to_list() == [15, 99]
+    assert later["peak_at"].to_list() == [at(30), at(70)]
+    daily = online_peaks(conn, at(-60), at(90), MSK, "day")
+    assert daily["peak_online"].to_list() == [99]
+    assert overall_peak(online_peaks(conn, at(-60), at(-45), MSK, "hour")) == (None, None)
+    only_before_conn = core_tables(server_online=changes.head(1))
+    assert overall_peak(online_peaks(only_before_conn, start, end, MSK, "day")) == (12, at(0))
 
 
 def test_daily_activity_with_midnight_crossing():

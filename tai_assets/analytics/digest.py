@@ -7,12 +7,11 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from tai_assets.analytics import queries
 from tai_assets.analytics.genres import UNTAGGED, genre_popularity
 from tai_assets.analytics.names import DEFAULT_BOTS
-from tai_assets.analytics.online import bucket_peaks, online_steps, peak_online
+from tai_assets.analytics.online import online_peaks, overall_peak
 from tai_assets.analytics.periods import Period
-from tai_assets.analytics.players import top_players_from_totals
+from tai_assets.analytics.players import rank_players
 from tai_assets.analytics.popularity import (
     DEFAULT_WORLD_RULES,
     WorldRules,
@@ -30,7 +29,6 @@ class DigestData:
     content: DigestContent
     top_players: pl.DataFrame
     top_worlds: pl.DataFrame
-    steps: pl.DataFrame
     peaks: pl.DataFrame
 
 
@@ -45,21 +43,18 @@ def compute_digest(
 
     Players and worlds count by the sessions that *start* in the period; peak online is the
     highest count reached inside it. Per-hour (day digests) or per-day peaks feed the picture.
+    Every filter and aggregation runs inside DuckDB: only the rows a digest can show leave it.
     """
     start, end = period.start_utc, period.end_utc
-    totals = queries.player_hours(conn, start, end)
-    players = top_players_from_totals(totals, bots, top_n_players)
-    scores = world_session_scores(
-        queries.world_sessions_starting(conn, start, end), queries.world_points(conn, start, end)
-    )
-    worlds = top_worlds(scores, rules)
+    players = rank_players(conn, start, end, bots, top_n_players)
+    worlds = top_worlds(world_session_scores(conn, start, end, rules), rules)
     genres = top_genres(conn, start, end)
     busiest = peak_hours(conn, start, end, period.tz) if period.kind == "week" else []
-    steps = online_steps(queries.server_online_window(conn, start, end), start, end)
-    peak, peak_at = peak_online(steps)
+    peaks = online_peaks(conn, start, end, period.tz, "hour" if period.kind == "day" else "day")
+    peak, peak_at = overall_peak(peaks)
     content = DigestContent(
         period=period,
-        top_players=[PlayerLine(**row) for row in players.iter_rows(named=True)],
+        top_players=[PlayerLine(**row) for row in players.top.iter_rows(named=True)],
         top_worlds=[
             WorldLine(
                 name=row["name"],
@@ -72,13 +67,12 @@ def compute_digest(
         ],
         peak_online=peak,
         peak_online_at=peak_at,
-        active_players=totals.height,
-        sessions=int(totals["sessions"].sum()) if totals.height else 0,
+        active_players=players.active_players,
+        sessions=players.sessions,
         top_genres=genres,
         peak_hours=busiest,
     )
-    every = "1h" if period.kind == "day" else "1d"
-    return DigestData(content, players, worlds, steps, bucket_peaks(steps, period.tz, every))
+    return DigestData(content, players.top, worlds, peaks.select("bucket", "peak_online"))
 
 
 def top_genres(conn, start, end, limit: int = 3) -> list[GenreLine]:

@@ -6,6 +6,8 @@ from datetime import datetime
 
 import polars as pl
 
+from tai_assets.common.sql_files import read_sql
+
 STEPS_SCHEMA = {
     "t_from": pl.Datetime("us"),
     "t_to": pl.Datetime("us"),
@@ -55,24 +57,23 @@ def peak_online(steps: pl.DataFrame) -> tuple[int | None, datetime | None]:
     return peak, when
 
 
-def bucket_peaks(steps: pl.DataFrame, tz: str, every: str = "1d") -> pl.DataFrame:
-    """Return (bucket, peak_online): the highest count per local hour (``1h``) or day (``1d``).
+PEAKS_SCHEMA = {"bucket": pl.Datetime("us"), "peak_online": pl.Int64, "peak_at": pl.Datetime("us")}
 
-    A step counts in the bucket where it starts; buckets are local wall-clock times in ``tz``
-    (naive), ready to plot.
-    """
-    up = steps.filter((pl.col("status") == "up") & pl.col("online").is_not_null())
-    if up.is_empty():
-        return pl.DataFrame(schema={"bucket": pl.Datetime("us"), "peak_online": pl.Int64})
-    return (
-        up.with_columns(
-            bucket=pl.col("t_from")
-            .dt.replace_time_zone("UTC")
-            .dt.convert_time_zone(tz)
-            .dt.replace_time_zone(None)
-            .dt.truncate(every)
-        )
-        .group_by("bucket")
-        .agg(peak_online=pl.col("online").max())
-        .sort("bucket")
-    )
+
+def online_peaks(conn, start: datetime, end: datetime, tz: str, unit: str) -> pl.DataFrame:
+    """Return (bucket, peak_online, peak_at): the highest online count per local ``unit``
+    (``hour`` or ``day``, wall-clock time in ``tz``) of the naive-UTC window and the first
+    instant it was reached. Computed inside DuckDB (``sql/analytics/online_peaks.sql``), so only
+    one row per bucket leaves the warehouse, whatever the number of changes."""
+    params = {"start": start, "end": end, "tz": tz, "unit": unit}
+    frame = conn.sql(read_sql("analytics/online_peaks.sql"), params=params).pl()
+    return frame.cast(PEAKS_SCHEMA) if frame.height else pl.DataFrame(schema=PEAKS_SCHEMA)
+
+
+def overall_peak(peaks: pl.DataFrame) -> tuple[int | None, datetime | None]:
+    """Return ``(peak, when)`` over the buckets of :func:`online_peaks`: the highest count and
+    the first instant it was reached (``(None, None)`` without any up-time)."""
+    if peaks.is_empty():
+        return None, None
+    peak = int(peaks["peak_online"].max())  # type: ignore[arg-type]
+    return peak, peaks.filter(pl.col("peak_online") == peak)["peak_at"].min()  # type: ignore[return-value]

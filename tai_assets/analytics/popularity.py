@@ -7,12 +7,14 @@ from the point (0 h, 0 players). The owner alone scores nothing; ten people for 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 
 import polars as pl
 
 from tai_assets.analytics.names import is_unsafe_name
+from tai_assets.common.sql_files import read_sql
 
 SCORE_SCHEMA = {
     "name": pl.String,
@@ -39,79 +41,6 @@ def trapezoid_score(points: Iterable[tuple[float, int]]) -> float:
     return area
 
 
-def _as_us(df: pl.DataFrame, cols: Sequence[str]) -> pl.DataFrame:
-    return df.with_columns([pl.col(c).cast(pl.Datetime("us")) for c in cols])
-
-
-def world_session_scores(sessions: pl.DataFrame, points: pl.DataFrame) -> pl.DataFrame:
-    """Return one row per world session with its length, peak, number of points and score.
-
-    ``sessions`` has (name, session_start, session_end); ``points`` has (name, players, saved_at)
-    from ``core.worlds_online``. A point belongs to the session of the same name whose
-    [start, end] contains it (sessions of one world never overlap, so an as-of join finds it).
-    Sessions without points get peak 0 and score 0. Columns: see ``SCORE_SCHEMA``.
-    """
-    if sessions.is_empty():
-        return pl.DataFrame(schema=SCORE_SCHEMA)
-    sess = _as_us(
-        sessions.select("name", "session_start", "session_end"), ["session_start", "session_end"]
-    )
-    sess = sess.sort("session_start")
-    if points.is_empty():
-        matched = pl.DataFrame(
-            schema={
-                "name": pl.String,
-                "session_start": pl.Datetime("us"),
-                "t": pl.Float64,
-                "y": pl.Float64,
-                "players": pl.Int64,
-            }
-        )
-    else:
-        pts = _as_us(points.select("name", "players", "saved_at"), ["saved_at"]).sort("saved_at")
-        joined = pts.join_asof(
-            sess,
-            left_on="saved_at",
-            right_on="session_start",
-            by="name",
-            strategy="backward",
-            check_sortedness=False,
-        )
-        matched = (
-            joined.filter(
-                pl.col("session_start").is_not_null()
-                & (pl.col("saved_at") <= pl.col("session_end"))
-            )
-            .with_columns(
-                t=(pl.col("saved_at") - pl.col("session_start")).dt.total_microseconds() / 3.6e9,
-                y=pl.max_horizontal(pl.col("players") - 1, pl.lit(0)).cast(pl.Float64),
-                players=pl.col("players").cast(pl.Int64),
-            )
-            .select("name", "session_start", "t", "y", "players")
-        )
-    # Rows arrive in time order (the as-of join keeps the points' order) and group_by keeps the
-    # row order inside each group, so a shift inside the aggregation pairs consecutive points.
-    prev_t = pl.col("t").shift(1, fill_value=0.0)
-    prev_y = pl.col("y").shift(1, fill_value=0.0)
-    per_session = (
-        matched.sort("t")
-        .group_by("name", "session_start")
-        .agg(
-            score=((pl.col("t") - prev_t) * (pl.col("y") + prev_y) / 2.0).sum(),
-            peak_players=pl.col("players").max(),
-            points=pl.len().cast(pl.Int64),
-        )
-    )
-    out = sess.join(per_session, on=["name", "session_start"], how="left").with_columns(
-        length_hours=(pl.col("session_end") - pl.col("session_start")).dt.total_microseconds()
-        / 3.6e9,
-        peak_players=pl.col("peak_players").fill_null(0).cast(pl.Int64),
-        points=pl.col("points").fill_null(0).cast(pl.Int64),
-        score=pl.col("score").fill_null(0.0).cast(pl.Float64),
-    )
-    return out.select(list(SCORE_SCHEMA)).sort("session_start", "name")
-
-
 @dataclass(frozen=True)
 class WorldRules:
     """Thresholds for the "most popular worlds" list of a digest."""
@@ -126,6 +55,29 @@ class WorldRules:
 
 
 DEFAULT_WORLD_RULES = WorldRules()
+
+
+def world_session_scores(
+    conn, start: datetime, end: datetime, rules: WorldRules | None = None
+) -> pl.DataFrame:
+    """Return one row per world session starting in [start, end) with its length, peak, number
+    of points and score (columns: ``SCORE_SCHEMA``), computed inside DuckDB
+    (``sql/analytics/world_session_scores.sql``) from ``core.world_sessions`` and
+    ``core.worlds_online``. With ``rules``, only sessions that pass its keep thresholds leave
+    the warehouse: a year's million world points never reach Python.
+
+    Sessions without points get peak 0 and score 0.
+    """
+    keep = {"min_peak": None, "min_score": None, "min_length_hours": None}
+    if rules is not None:
+        keep = {
+            "min_peak": rules.min_peak,
+            "min_score": rules.min_score,
+            "min_length_hours": rules.min_length_hours,
+        }
+    params = {"start": start, "end": end, **keep}
+    frame = conn.sql(read_sql("analytics/world_session_scores.sql"), params=params).pl()
+    return frame.cast(SCORE_SCHEMA) if frame.height else pl.DataFrame(schema=SCORE_SCHEMA)
 
 
 def top_worlds(scores: pl.DataFrame, rules: WorldRules = DEFAULT_WORLD_RULES) -> pl.DataFrame:

@@ -29,11 +29,6 @@ def player_sessions_starting(conn, start: datetime, end: datetime) -> pl.DataFra
     return _window(conn, "analytics_player_sessions_starting", start, end)
 
 
-def player_hours(conn, start: datetime, end: datetime) -> pl.DataFrame:
-    """Return (player, sessions, hours) over the sessions that start in the window."""
-    return _window(conn, "analytics_player_hours", start, end)
-
-
 def first_sessions(conn, start: datetime, end: datetime) -> pl.DataFrame:
     """Return (player, first_start): first session ever of each player active in the window."""
     return _window(conn, "analytics_first_sessions", start, end)
@@ -52,11 +47,6 @@ def poll_statuses(conn, start: datetime, end: datetime) -> pl.DataFrame:
 def world_sessions_starting(conn, start: datetime, end: datetime) -> pl.DataFrame:
     """Return world sessions that start in the window: (name, session_start, session_end)."""
     return _window(conn, "analytics_world_sessions_starting", start, end)
-
-
-def world_points(conn, start: datetime, end: datetime) -> pl.DataFrame:
-    """Return the worlds_online points (name, players, saved_at) the window's sessions need."""
-    return _window(conn, "analytics_world_points", start, end)
 
 
 def latest_players_snapshot(conn) -> pl.DataFrame:
