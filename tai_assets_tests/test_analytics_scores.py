@@ -18,6 +18,7 @@ from tai_assets.analytics.popularity import (
     world_session_scores,
 )
 from tai_assets.analytics.retention import retention
+from tai_assets.warehouse.connection import apply_ddl
 
 MSK = "Europe/Moscow"
 T0 = datetime(2026, 1, 5, 10, 0)  # naive UTC
@@ -40,13 +41,13 @@ def sessions_frame(rows, name_col="player") -> pl.DataFrame:
 
 
 def core_tables(**frames: pl.DataFrame) -> duckdb.DuckDBPyConnection:
-    """Return an in-memory DuckDB whose `core.<name>` tables hold the given frames, so the
-    digests' SQL runs on hand-made rows."""
+    """Return an in-memory warehouse (the real DDL) whose `core.<name>` tables hold the given
+    frames, so the digests' SQL runs on hand-made rows."""
     conn = duckdb.connect()
-    conn.execute("CREATE SCHEMA core")
+    apply_ddl(conn)
     for name, frame in frames.items():
         conn.register("frame", frame)
-        conn.execute(f"CREATE TABLE core.{name} AS SELECT * FROM frame")
+        conn.execute(f"INSERT INTO core.{name} BY NAME SELECT * FROM frame")
         conn.unregister("frame")
     return conn
 

@@ -5,17 +5,8 @@
 -- out, and so is time before the first known change (unknown is not zero). changed_at is the
 -- table's key, so every step has a length and no window function is needed.
 WITH steps AS (
-    SELECT changed_at AS t_from, status, online
-    FROM core.server_online
-    WHERE changed_at > $start AND changed_at < $end
-    UNION ALL
-    SELECT * FROM (
-        SELECT $start::TIMESTAMP AS t_from, status, online
-        FROM core.server_online
-        WHERE changed_at <= $start
-        ORDER BY changed_at DESC
-        LIMIT 1
-    )
+    SELECT greatest(changed_at, $start::TIMESTAMP) AS t_from, status, online
+    FROM core.server_online_window($start, $end)
 ),
 -- Every zone's offset is a whole number of quarter hours: peaks per UTC quarter first, so only
 -- one row a quarter is converted to local time.

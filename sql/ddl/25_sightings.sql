@@ -55,3 +55,18 @@ CREATE OR REPLACE MACRO core.world_states(since, until) AS TABLE
     SELECT saved_at AS polled_at, -1 AS world_index, name, players, static, ssmp
     FROM raw.legacy_worlds_online
     WHERE saved_at BETWEEN since AND until;
+
+-- The online count's change points that a window (since, until) needs: those inside it and
+-- the last one at or before `since`, the state the window opens with (changed_at is unique).
+CREATE OR REPLACE MACRO core.server_online_window(since, until) AS TABLE
+    SELECT changed_at, status, online
+    FROM core.server_online
+    WHERE changed_at > since AND changed_at < until
+    UNION ALL
+    SELECT * FROM (
+        SELECT changed_at, status, online
+        FROM core.server_online
+        WHERE changed_at <= since
+        ORDER BY changed_at DESC
+        LIMIT 1
+    );
