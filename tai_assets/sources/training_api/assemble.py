@@ -7,6 +7,9 @@ under the crawl) is kept once, from its last fetch, and counted as a duplicate.
 
 from __future__ import annotations
 
+import contextlib
+import gc
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -20,6 +23,7 @@ from tai_assets.sources.training_api.normalize import (
     rows_to_frame,
 )
 from tai_assets.sources.training_api.staging import PageStage
+from tai_assets.sources.training_api.timestamps import to_naive_utc
 
 _CHUNK_ROWS = 50_000
 
@@ -35,6 +39,19 @@ class AssembledSnapshot:
     pages: int
 
 
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cycle collector: assembling makes millions of small acyclic objects, and
+    the collector would scan every live one again and again (a fifth of the time)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def assemble_snapshot(
     stage: PageStage, snapshot_week: date, snapshot_time: datetime
 ) -> AssembledSnapshot:
@@ -46,6 +63,11 @@ def assemble_snapshot(
     registered while the crawl ran; the counts (records seen, duplicates, pages) are of the
     crawl's pass.
     """
+    with _collector_paused():
+        return _assemble(stage, snapshot_week, snapshot_time)
+
+
+def _assemble(stage: PageStage, snapshot_week: date, snapshot_time: datetime) -> AssembledSnapshot:
     seen_ids: set[int] = set()
     quarantined_records: set[str] = set()  # a re-read invalid record identical to one read
     chunks: list[pl.DataFrame] = []
@@ -53,6 +75,7 @@ def assemble_snapshot(
     quarantined: list[Quarantined] = []
     records_seen = 0
     pages = 0
+    snapshot_naive = to_naive_utc(snapshot_time)  # once, not per record
     for entry, body in stage.iter_bodies():
         pages += not entry.reread
         for position, raw in enumerate(body.get("data") or []):
@@ -68,6 +91,7 @@ def assemble_snapshot(
                 position=position,
                 snapshot_week=snapshot_week,
                 snapshot_time=snapshot_time,
+                snapshot_naive=snapshot_naive,
             )
             if isinstance(result, Quarantined):
                 if entry.reread and result.record in quarantined_records:

@@ -114,16 +114,25 @@ def user_to_row(user: ApiUser, snapshot_week: date, snapshot_time: datetime) -> 
 
 
 def normalize_record(
-    raw: Any, *, page: int, position: int, snapshot_week: date, snapshot_time: datetime
+    raw: Any,
+    *,
+    page: int,
+    position: int,
+    snapshot_week: date,
+    snapshot_time: datetime,
+    snapshot_naive: datetime | None = None,
 ) -> tuple | Quarantined:
     """Validate one raw record; return its snapshot row tuple, or a `Quarantined` with reason.
 
     A plain record takes the quick path (`fast_path.plain_row`); any other is validated by
     `ApiUser`. Never raises for bad data: a crawl of a million records must not stop for one.
+    `snapshot_naive` is `snapshot_time` as naive UTC, when the caller has it already.
     """
     if not isinstance(raw, dict):
         return Quarantined(page, position, None, "record is not a JSON object", record_json(raw))
-    row = plain_row(raw, snapshot_week, to_naive_utc(snapshot_time))
+    if snapshot_naive is None:
+        snapshot_naive = to_naive_utc(snapshot_time)
+    row = plain_row(raw, snapshot_week, snapshot_naive)
     if row is not None:
         return row
     return validated_row(
