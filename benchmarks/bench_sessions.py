@@ -127,6 +127,7 @@ def _seats(players: int) -> int:
 def generate(database: Path, batch_file: Path, days: int, players: int, pool: int, batch: int):
     """Build a warehouse of `days` days of polls with sessions derived, and the next batch."""
     from tai_assets.common.sql_files import read_sql
+    from tai_assets.core.derive import OUTAGE_POLLS
     from tai_assets.warehouse import connection
 
     history = days * 1440
@@ -176,7 +177,7 @@ def generate(database: Path, batch_file: Path, days: int, players: int, pool: in
             "INSERT INTO core.server_online (changed_at, status, online, max_players) "
             f"SELECT changed_at, status, online, max_players FROM ("
             f"{read_sql('transforms/server_online.sql')})",
-            params,
+            {**params, "outage_polls": OUTAGE_POLLS},
         )
         stats = conn.execute(
             """
@@ -278,10 +279,15 @@ def measure(operation: str, database: str, batch_file: str, gap: int) -> dict:
                 change = derive_sessions(conn, PLAYER_SESSIONS, None if full else window, gap)
                 table = "core.player_sessions"
             write_frame(
-                conn, WarehouseTable.named(table), change.upsert, "merge", change.delete_keys
+                conn,
+                WarehouseTable.named(table),
+                change.upsert,
+                change.write_mode("merge"),
+                change.delete_keys,
             )
             deleted = 0 if change.delete_keys is None else change.delete_keys.height
-            rows = f"{change.upsert.height:,} upserted, {deleted:,} deleted"
+            replaced = "the table replaced" if change.replaces_all else f"{deleted:,} deleted"
+            rows = f"{change.upsert.height:,} upserted, {replaced}"
         seconds = time.perf_counter() - started
     peak = peak_rss_bytes()
     return {"seconds": seconds, "peak_rss": peak, "rss_before": before, "rows": rows}

@@ -16,3 +16,10 @@ class TableChange:
 
     upsert: pl.DataFrame
     delete_keys: pl.DataFrame | None = None
+    # The upsert is the whole table (a full recomputation): every other row goes, with no
+    # list of keys to find them by.
+    replaces_all: bool = False
+
+    def write_mode(self, mode: str) -> str:
+        """Return the write mode this change needs: `replace` for a whole table, else `mode`."""
+        return "replace" if self.replaces_all else mode

@@ -102,14 +102,13 @@ def derive_sessions(
     the window and the sessions open around it. A rebuild ignores (and replaces) what is stored.
     """
     entity = kind.entity_column
-    stored_sessions = f"SELECT {entity} AS entity, session_start, session_end FROM {kind.table}"
     if window is None:
-        existing = _frame(conn, stored_sessions)
         window = source_window(conn, *kind.sources)
         if window is None:
-            return TableChange(_empty_sessions(entity), _session_keys(existing, entity))
-        merge_with = existing.clear()
+            return TableChange(_empty_sessions(entity), replaces_all=True)
+        merge_with = _empty_sessions("entity")
         points = _points(conn, kind, window, gap_seconds)
+        existing = None
     else:
         points = _points(conn, kind, window, gap_seconds)
         gap = timedelta(seconds=gap_seconds)
@@ -117,7 +116,8 @@ def derive_sessions(
         try:
             existing = _frame(
                 conn,
-                f"{stored_sessions} WHERE session_end >= $lo AND session_start <= $hi "
+                f"SELECT {entity} AS entity, session_start, session_end FROM {kind.table} "
+                f"WHERE session_end >= $lo AND session_start <= $hi "
                 f"AND {entity} IN (SELECT entity FROM _points)",
                 {"lo": window.start - gap, "hi": window.end + gap},
             )
@@ -129,11 +129,13 @@ def derive_sessions(
     try:
         merged = _frame(
             conn, read_sql("transforms/merge_sessions.sql"), {"gap_seconds": gap_seconds}
-        )
+        ).rename({"entity": entity})
     finally:
         conn.unregister("_points")
         conn.unregister("_existing")
-    return TableChange(merged.rename({"entity": entity}), _session_keys(existing, entity))
+    if existing is None:
+        return TableChange(merged, replaces_all=True)
+    return TableChange(merged, _session_keys(existing, entity))
 
 
 def _points(
@@ -177,26 +179,28 @@ def derive_server_online(
     """Return the change to `core.server_online` for new server polls in `window` (None: all);
     `outage_polls` consecutive failed polls make an outage (see `server_online.sql`)."""
     if window is None:
-        stored = _frame(conn, "SELECT changed_at FROM core.server_online")
         window = source_window(conn, SERVER_POLLS, LEGACY_SERVER_ONLINE)
         if window is None:
-            return TableChange(_frame(conn, "SELECT * FROM core.server_online LIMIT 0"), stored)
+            empty = _frame(conn, "SELECT * FROM core.server_online LIMIT 0")
+            return TableChange(empty, replaces_all=True)
+        stored = None
     else:
         window = outage_window(conn, window)
         stored = _frame(conn, read_sql("transforms/server_online_superseded.sql"), window.params())
     params = {**window.params(), "outage_polls": outage_polls}
     changes = _frame(conn, read_sql("transforms/server_online.sql"), params)
-    return TableChange(upsert=changes, delete_keys=stored)
+    return TableChange(changes, stored, replaces_all=stored is None)
 
 
 def derive_worlds_online(conn: duckdb.DuckDBPyConnection, window: Window | None) -> TableChange:
     """Return the change to `core.worlds_online` for new world polls in `window` (None: all)."""
     if window is None:
-        stored = _frame(conn, "SELECT name, saved_at FROM core.worlds_online")
         window = source_window(conn, WORLD_POLLS, LEGACY_WORLDS_ONLINE)
         if window is None:
-            return TableChange(_frame(conn, "SELECT * FROM core.worlds_online LIMIT 0"), stored)
+            empty = _frame(conn, "SELECT * FROM core.worlds_online LIMIT 0")
+            return TableChange(empty, replaces_all=True)
+        stored = None
     else:
         stored = _frame(conn, read_sql("transforms/worlds_online_superseded.sql"), window.params())
     changes = _frame(conn, read_sql("transforms/worlds_online.sql"), window.params())
-    return TableChange(upsert=changes, delete_keys=stored)
+    return TableChange(changes, stored, replaces_all=stored is None)

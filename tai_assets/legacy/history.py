@@ -166,7 +166,11 @@ def import_history_table(
     if changed:
         change = spec.derive(conn, Window(start, end), gaps)
         write_rows(
-            conn, WarehouseTable.named(spec.core_table), change.upsert, "merge", change.delete_keys
+            conn,
+            WarehouseTable.named(spec.core_table),
+            change.upsert,
+            change.write_mode("merge"),
+            change.delete_keys,
         )
         core_rows = change.upsert.height
     conn.execute(f"DROP TABLE {_STAGED}")

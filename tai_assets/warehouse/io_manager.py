@@ -252,7 +252,7 @@ class TaiWarehouseIOManager(dg.ConfigurableIOManager):
         if isinstance(obj, TableChange):
             if obj.delete_keys is not None and mode != "merge":
                 raise ValueError(f"{context.asset_key}: deleting keys needs tai/write_mode merge")
-            frame, deletes = obj.upsert, obj.delete_keys
+            frame, deletes, mode = obj.upsert, obj.delete_keys, obj.write_mode(mode)
         elif isinstance(obj, pl.DataFrame):
             frame, deletes = obj, None
         else:
