@@ -23,6 +23,8 @@ import dagster as dg
 import duckdb
 
 from tai_assets.core.spool import PollSpool, SpoolUnavailable
+from tai_assets.dagster_internals.ticks import sensor_states
+from tai_assets.defs.polling.sensors import SENSOR_OF_SOURCE, PollingCursor
 from tai_assets.deploy.serve import descendants
 from tai_assets.settings import PROJECT_DIR
 from tai_assets.simulator.launch import tai_environment
@@ -142,6 +144,27 @@ def simulator_stats(ports: dict) -> dict:
         return json.loads(r.read())
 
 
+def polls_held_in_cursors(home: str) -> int | None:
+    """Return how many polls the polling sensors' cursors in the instance at `home` hold
+    (taken while the spool could not be written), or None while the instance cannot be read."""
+    previous = os.environ.get("DAGSTER_HOME")
+    os.environ["DAGSTER_HOME"] = home  # dagster.yaml names its folders by this variable
+    try:
+        with dg.DagsterInstance.from_config(home) as instance:
+            return sum(
+                len(PollingCursor.decode(getattr(state.instigator_data, "cursor", None)).unspooled)
+                for name in SENSOR_OF_SOURCE.values()
+                for state in sensor_states(instance, name)
+            )
+    except Exception:  # a disk being repaired, a locked SQLite file: ask again
+        return None
+    finally:
+        if previous is None:
+            del os.environ["DAGSTER_HOME"]
+        else:
+            os.environ["DAGSTER_HOME"] = previous
+
+
 def wait_delivered_through(spool: PollSpool, seq: int, seconds: float) -> float:
     """Wait until no poll up to `seq` is pending; return how long that took."""
     started = time.monotonic()
@@ -230,10 +253,16 @@ class Faults:
         self.deployment, self.spool, self.ports = deployment, spool, ports
         self.database, self.interval = database, interval
 
-    def newest_spooled(self) -> int:
-        """Return the newest spool entry, once polls a sensor kept in its cursor are
-        spooled."""
+    def newest_spooled(self, seconds: float = 120) -> int:
+        """Return the newest spool entry, once the polls the sensors kept in their cursors
+        (while the spool could not be written) are in the spool: until then the newest entry
+        does not cover every poll taken."""
         time.sleep(2 * self.interval)
+        deadline = time.monotonic() + seconds
+        while (held := polls_held_in_cursors(self.deployment.env["DAGSTER_HOME"])) != 0:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{held} polls still held in sensor cursors after {seconds} s")
+            time.sleep(0.5)
         return self.spool.newest_seq()
 
     def between_polls(self) -> None:
