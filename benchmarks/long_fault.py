@@ -21,6 +21,7 @@ tables differ from a rebuild, or a run or process was left behind.
 
 import argparse
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -81,6 +82,7 @@ def main() -> None:
     parser.add_argument("--interval", type=int, default=5)
     parser.add_argument("--batch", type=int, default=3)
     parser.add_argument("--lock-wait", type=int, default=15)
+    parser.add_argument("--log", type=Path, help="keep the deployment's log here")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="tai-long-fault-") as scratch:
         scratch = Path(scratch)
@@ -129,6 +131,8 @@ def measure(args: argparse.Namespace, scratch: Path, data: Path, home: Path) -> 
         left = deployment_processes(home)
     finally:
         stats = tear_down(home, ports, simulator)
+        if args.log:
+            shutil.copyfile(scratch / "deployment.log", args.log)
     accounting, rebuild_equal = settle_accounts(env, database, stats, scratch)
     polls_during = during["udp_polls"].get("i", 0) - before["udp_polls"].get("i", 0)
     print(f"server polls the simulator answered during the fault: {polls_during}")

@@ -13,6 +13,7 @@ from tai_assets.analytics.digest import compute_digest
 from tai_assets.analytics.genres import RULES_PATH, RulesError, load_rules, normalise
 from tai_assets.analytics.periods import Period
 from tai_assets.analytics.render import render_markdown
+from tai_assets.common.sql_files import read_sql
 from tai_assets.defs.analytics.genres import (
     GENRE_ASSETS,
     RULES,
@@ -185,6 +186,38 @@ def database(tmp_path) -> str:
             ],
         )
     return path
+
+
+def test_world_hours_count_only_open_time_and_carry_a_count_across_a_closure(tmp_path):
+    """A world that closes and reopens without a new count keeps its count; a session of
+    length zero is started but holds no time; back-to-back sessions hold every instant."""
+    with connection.connect(str(tmp_path / "w.duckdb")) as conn:
+        conn.executemany(
+            "INSERT INTO core.world_sessions VALUES (?, ?, ?)",
+            [
+                ("Gap", h(0), h(1)),
+                ("Gap", h(2), h(2)),
+                ("Gap", h(3), h(4)),
+                ("Seam", h(0), h(1)),
+                ("Seam", h(1), h(2)),
+            ],
+        )
+        conn.executemany(
+            "INSERT INTO core.worlds_online VALUES (?, ?, False, False, ?)",
+            [("Gap", 2, h(-0.5)), ("Gap", 3, h(0.5)), ("Seam", 4, h(0))],
+        )
+
+        def hours(start, end):
+            rows = conn.execute(
+                read_sql("analytics/world_hours.sql"), {"start": start, "end": end}
+            ).fetchall()
+            return {name: (started, pytest.approx(hours)) for name, started, hours in rows}
+
+        # Gap: 2 players from h0 to h0.5, 3 to h1, closed until h3, 3 again to h4.
+        assert hours(h(0), h(5)) == {"Gap": (3, 5.5), "Seam": (2, 8.0)}
+        # Clipped to [h0.75, h3.5): Gap 3 × 0.25 + 3 × 0.5 (its sessions at h2 and h3 start in
+        # it); Seam 4 × 1.25.
+        assert hours(h(0.75), h(3.5)) == {"Gap": (2, 2.25), "Seam": (1, 5.0)}
 
 
 def test_world_tags_and_genre_popularity_on_known_rows(database):

@@ -4,10 +4,12 @@
 -- players, whatever its last count was), clipped to the window.
 -- Parameters: $start, $end (naive UTC).
 --
--- One sweep per world in time order: its sessions' starts (+1) and ends (−1) and its change
--- points. Between one event and the next, the world holds the last count seen and is open
--- while the running sum is 1 (a world's sessions never overlap). Counts from before the first
--- session are needed only as the count it opens with: the last one at or before that instant.
+-- One sweep per world in time order: its sessions' starts and ends and its change points.
+-- Between one event and the next, the world holds the last count seen and is open when the
+-- last session event seen is a start (a world's sessions never overlap; a session of length
+-- zero holds no time and is left out). Counts from before the first session are needed only
+-- as the count it opens with: the last one at or before that instant. (Forward-filling the
+-- last start-or-end costs DuckDB half what a running sum of +1/−1 does.)
 WITH sessions AS (
     SELECT name, session_start, session_end
     FROM core.world_sessions
@@ -18,8 +20,9 @@ opening AS (
 ),
 events AS (
     SELECT name, session_start AS ts, 1 AS opens, NULL::INTEGER AS players FROM sessions
+    WHERE session_end > session_start
     UNION ALL
-    SELECT name, session_end, -1, NULL FROM sessions
+    SELECT name, session_end, -1, NULL FROM sessions WHERE session_end > session_start
     UNION ALL
     SELECT o.name, o.saved_at, 0, o.players
     FROM core.worlds_online AS o
@@ -35,7 +38,8 @@ events AS (
 swept AS (
     SELECT name, ts,
         coalesce(lead(ts) OVER w, $end::TIMESTAMP) AS next_ts,
-        sum(opens) OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS open,
+        last_value(nullif(opens, 0) IGNORE NULLS)
+            OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS open,
         last_value(players IGNORE NULLS)
             OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS players
     FROM events
