@@ -31,6 +31,7 @@ from tai_assets.dagster_internals.ticks import SERVER_SENSOR, sensor_states
 from tai_assets.definitions import build_definitions
 from tai_assets.defs.polling.freshness import SERVER_FRESHNESS
 from tai_assets.defs.polling.sensors import PollingCursor
+from tai_assets.instance.config import render_instance_config
 from tai_assets.instance.dead_runs import STARTING_TIMEOUT_SECONDS, fail_dead_runs
 from tai_assets.instance.housekeeping import purge_old_runs
 from tai_assets.instance.prepare import LEGACY_POOL, prepare_instance
@@ -248,3 +249,30 @@ def test_polls_in_an_earlier_locations_cursor_reach_the_spool(instance):
 def test_the_instance_sends_no_telemetry_and_shows_no_newsletter_pop_up(instance):
     assert instance.telemetry_enabled is False
     assert instance.nux_enabled is False
+
+
+@pytest.mark.parametrize(("poll_seconds", "queue_seconds"), [(2, 2), (10, 10), (60, 30)])
+def test_the_run_queue_is_checked_as_often_as_polls_are_taken(
+    tmp_path, monkeypatch, poll_seconds, queue_seconds
+):
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
+    template = PROJECT_DIR / "deploy" / "dagster.yaml"
+    before = template.read_text(encoding="utf-8")
+    (tmp_path / "dagster.yaml").symlink_to(template)
+    written = render_instance_config(tmp_path, poll_seconds)
+    assert written == tmp_path / "dagster.yaml" and not written.is_symlink()
+    assert template.read_text(encoding="utf-8") == before  # the link was replaced, not followed
+    with dg.DagsterInstance.get() as instance:
+        assert instance.run_coordinator.dequeue_interval_seconds == queue_seconds
+        assert instance.run_retries_max_retries == 3  # the rest is the project file
+
+
+def test_an_operators_own_instance_file_and_the_postgres_one(tmp_path):
+    own = tmp_path / "dagster.yaml"
+    own.write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
+    assert render_instance_config(tmp_path, 2) is None
+    assert own.read_text(encoding="utf-8") == "telemetry:\n  enabled: false\n"
+    own.unlink()
+    own.symlink_to(PROJECT_DIR / "deploy" / "dagster-postgres.yaml")
+    render_instance_config(tmp_path, 5)
+    assert "    dequeue_interval_seconds: 5\n" in own.read_text(encoding="utf-8")

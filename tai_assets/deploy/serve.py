@@ -33,6 +33,7 @@ from pathlib import Path
 
 from tai_assets.common.procfs import is_live, proc_stat
 from tai_assets.deploy.console import relay
+from tai_assets.instance.config import render_instance_config
 from tai_assets.settings import LOCATION_NAME, PROJECT_DIR, Settings
 
 BIN = Path(sys.executable).parent
@@ -343,6 +344,11 @@ def serve() -> int:
     if left:
         print(f"tai: stopped {len(left)} process groups an earlier deployment left", flush=True)
     try:
+        try:
+            render_instance_config(settings.dagster_home, settings.poll_interval_seconds)
+        except OSError as error:
+            # The project's file stays linked: the queue is checked every 30 s instead.
+            print(f"tai: could not write {error.filename or 'dagster.yaml'}: {error}", flush=True)
         prepare_instance()
         if settings.dagster_dev:
             supervisor.start("dagster dev", dev_command(web_port, level))
