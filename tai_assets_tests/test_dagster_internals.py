@@ -10,6 +10,7 @@ import multiprocessing
 import subprocess
 import sys
 
+import dagster as dg
 import dagster._daemon.controller as controller
 import dagster._grpc.server_watcher as server_watcher
 import pytest
@@ -17,8 +18,10 @@ from dagster._grpc.server import DagsterApiServer
 
 from tai_assets.dagster_internals.cli import (
     POLLING_INTERVALS,
+    SCHEMA_CHECKS,
     apply_polling_intervals,
     fork_run_workers,
+    remember_schema_checks,
 )
 from tai_assets.deploy.serve import commands
 
@@ -207,3 +210,33 @@ def test_the_latest_check_execution_is_read_where_tai_reads_it():
         assert failed_checks(instance, [spec.key]) == []
         dg.materialize([numbers], instance=instance, resources={"io_manager": dg.mem_io_manager})
         assert failed_checks(instance, [spec.key]) == ["numbers:positive"]
+
+
+def test_schema_checks_are_asked_until_the_answer_is_yes(tmp_path):
+    from dagster._core.storage.schedules.sql_schedule_storage import SqlScheduleStorage
+
+    assert remember_schema_checks() == list(SCHEMA_CHECKS)  # the pinned Dagster has them all
+    for name in SCHEMA_CHECKS:
+        assert getattr(getattr(SqlScheduleStorage, name), "_tai_remembered", False)
+
+    class Storage:
+        def __init__(self):
+            self.asked = 0
+            self.built = False
+
+        def has_built_index(self, name):
+            self.asked += 1
+            return self.built
+
+    with pytest.warns(UserWarning, match="has_instigators_table not found"):
+        assert remember_schema_checks(Storage) == ["has_built_index"]
+    storage = Storage()
+    assert not storage.has_built_index("a") and not storage.has_built_index("a")
+    assert storage.asked == 2  # a no is asked again
+    storage.built = True
+    assert storage.has_built_index("a") and storage.has_built_index("a")
+    assert storage.asked == 3  # a yes is remembered
+    assert storage.has_built_index("b") and storage.asked == 4  # per argument
+    with dg.instance_for_test(temp_dir=str(tmp_path)) as instance:  # the real storage still works
+        assert instance.schedule_storage.has_instigators_table()
+        assert instance.all_instigator_state() == []

@@ -1,4 +1,4 @@
-"""Runs Dagster's code server, daemon and webserver with two changes that make them cheaper.
+"""Runs Dagster's code server, daemon and webserver with changes that make them cheaper.
 
     python -m tai_assets.dagster_internals.cli dagster api grpc -m tai_assets.definitions ...
     python -m tai_assets.dagster_internals.cli dagster-daemon run --grpc-port 4266 ...
@@ -10,6 +10,10 @@
   of a core across the three processes (measured with py-spy).
 - A guard in front of the webserver's app (`tai_assets.deploy.web_guard`): wrong Host,
   foreign Origin and GraphQL by GET are refused.
+- Schema checks answered once. The SQLite schedule storage asks the database for its table
+  names before reading a sensor's state (several times per tick, about 1/5 of the daemon's
+  CPU by py-spy); once a table or a built index is there it stays there while the process
+  runs, so a yes is remembered (a no is asked again, as a migration may add it).
 - Run workers forked from a warm process. The code server starts each run in a fresh `spawn`
   process, which spends about 3 CPU-s of its ~5 importing Dagster and tai before running a
   one-step ingest. Here the code server uses a `forkserver` that has imported them once: each
@@ -62,6 +66,55 @@ def apply_polling_intervals() -> list[str]:
         setattr(module, constant, seconds)
         applied.append(f"{module_name}.{constant}")
     return applied
+
+
+# The schedule storage's schema questions whose yes never changes while a process runs.
+# (`_has_instigators_table` takes an open connection, which is no part of the question.)
+SCHEMA_CHECKS = (
+    "has_instigators_table",
+    "_has_instigators_table",
+    "has_secondary_index_table",
+    "has_built_index",
+)
+
+
+def remember_schema_checks(storage_class: type | None = None) -> list[str]:
+    """Make `storage_class` (Dagster's SQL schedule storage by default) remember each schema
+    check that answered yes, per storage object and arguments; return the methods wrapped.
+    A method a new Dagster release no longer has is a warning, not a failure."""
+    if storage_class is None:
+        from dagster._core.storage.schedules.sql_schedule_storage import (
+            SqlScheduleStorage as storage_class,
+        )
+    wrapped = []
+    for name in SCHEMA_CHECKS:
+        method = getattr(storage_class, name, None)
+        if method is None:
+            warnings.warn(
+                f"{storage_class.__name__}.{name} not found; not remembered", stacklevel=2
+            )
+            continue
+        if not getattr(method, "_tai_remembered", False):
+            setattr(storage_class, name, _remembering_yes(method))
+        wrapped.append(name)
+    return wrapped
+
+
+def _remembering_yes(method):
+    def check(self, *args, **kwargs):
+        known = self.__dict__.setdefault("_tai_schema_yes", set())
+        asked = () if method.__name__.startswith("_has_") else args
+        key = (method.__name__, asked, tuple(sorted(kwargs.items())))
+        if key in known:
+            return True
+        answer = method(self, *args, **kwargs)
+        if answer:
+            known.add(key)
+        return answer
+
+    check._tai_remembered = True
+    check.__name__ = method.__name__
+    return check
 
 
 def fork_run_workers(
@@ -128,6 +181,7 @@ def main(argv: list[str]) -> None:
         fork_run_workers()
     else:
         apply_polling_intervals()
+        remember_schema_checks()
     if argv[0] == "dagster-webserver":
         guard_webserver(list(Settings().web_allowed_hosts))
     sys.argv = argv

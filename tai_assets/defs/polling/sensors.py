@@ -224,8 +224,9 @@ def build_polling_sensors(
         # Stamped when the answer is in: after a retry, the start of the query is seconds
         # before the state the answer describes.
         record = server_record(result, utc_now())
+        # The summary is the tick's skip reason (shown in the UI); `context.log` is kept for
+        # problems, as the first use of it in a tick builds a whole DagsterInstance.
         summary = describe_server_poll(record)
-        context.log.info(summary)
         return spool_and_maybe_request(
             context, polling, resource("spool"), "server", record, summary
         )
