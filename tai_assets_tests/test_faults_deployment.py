@@ -112,6 +112,11 @@ def test_no_poll_is_lost_or_duplicated_whatever_fails(
         after("kill -9 webserver", faults.kill, b"dagster-webserver")
         after("kill -9 supervisor, then start it", faults.kill_supervisor)
         after("kill -9 of every process, then start", faults.kill_everything)
+        after(
+            "machine restart (every process killed, a new boot), then start",
+            faults.kill_everything,
+            home,
+        )
         after(f"data folder full for {FAULT_SECONDS} s", faults.fill, data_mount, FAULT_SECONDS)
         after(f"DAGSTER_HOME full for {FAULT_SECONDS} s", faults.fill, home, FAULT_SECONDS)
         after(

@@ -25,7 +25,7 @@ import duckdb
 from tai_assets.core.spool import PollSpool, SpoolUnavailable
 from tai_assets.dagster_internals.ticks import sensor_states
 from tai_assets.defs.polling.sensors import SENSOR_OF_SOURCE, PollingCursor
-from tai_assets.deploy.serve import descendants
+from tai_assets.deploy.serve import GROUPS_FILE, descendants
 from tai_assets.settings import PROJECT_DIR
 from tai_assets.simulator.launch import tai_environment
 from tai_assets.warehouse.connection import open_waiting_for_lock
@@ -317,13 +317,21 @@ class Faults:
         self.deployment.start()
         self.deployment.wait_for(b"dagster-daemon")
 
-    def kill_everything(self) -> None:
-        """kill -9 the supervisor and every process below it at once, then start again."""
+    def kill_everything(self, new_boot_of: Path | None = None) -> None:
+        """kill -9 the supervisor and every process below it at once, then start again.
+
+        With `new_boot_of` (a DAGSTER_HOME), as a power loss and a machine restart: the process
+        groups the supervisor recorded there now belong to an earlier boot (after a real
+        restart, their numbers may name other processes)."""
         self.between_polls()
         supervisor = self.deployment.supervisor.pid
         for pid in [supervisor, *descendants(supervisor)]:
             os.kill(pid, signal.SIGKILL)
         self.deployment.supervisor.wait()
+        if new_boot_of is not None:
+            groups = new_boot_of / GROUPS_FILE
+            _, *recorded = groups.read_text().split()
+            groups.write_text("\n".join(["an-earlier-boot", *recorded]) + "\n")
         self.deployment.start()
         self.deployment.wait_for(b"dagster-daemon")
 
