@@ -20,6 +20,7 @@ from tai_assets.dagster_internals.event_log import KEPT_RUN_EVENTS
 from tai_assets.dagster_internals.ticks import last_tick_time
 from tai_assets.defs.polling.freshness import FRESHNESS_CHECKS, newest_delivered_poll
 from tai_assets.deploy.serve import code_server_ready, commands, stop_processes
+from tai_assets.instance.config import render_instance_config
 from tai_assets.settings import PROJECT_DIR
 from tai_assets.simulator.launch import start_process, tai_environment
 from tai_assets_tests.support.ports import free_port
@@ -112,6 +113,7 @@ def test_daemon_runs_the_sensors_and_their_runs_fill_the_warehouse(
         url = fresh_database(request.getfixturevalue("postgres_server"))
         monkeypatch.setenv("TAI_POSTGRES_URL", url)
     (home / "dagster.yaml").symlink_to(PROJECT_DIR / "deploy" / config)
+    render_instance_config(home, 2)  # as the supervisor does: the queue checked every poll
     database = tmp_path / "data" / "tai.duckdb"
     env = {
         **os.environ,
