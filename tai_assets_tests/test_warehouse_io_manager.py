@@ -87,6 +87,29 @@ def test_ddl_creates_every_table_idempotently(tmp_path):
     } <= tables
 
 
+def test_a_process_applies_the_ddl_only_when_the_warehouse_records_other_texts(
+    tmp_path, monkeypatch
+):
+    path = str(tmp_path / "w.duckdb")
+    history = "SELECT file_name, applied_at FROM core.ddl_history ORDER BY 1"
+    with connection.connect(path) as conn:
+        applied = conn.execute(history).fetchall()
+    assert [name for name, _ in applied] == [p.name for p in sorted(DDL_DIR.glob("*.sql"))]
+
+    monkeypatch.setattr(connection, "_applied", set())  # as in the next run's fresh process
+    with connection.connect(path) as conn:
+        assert conn.execute(history).fetchall() == applied  # nothing applied again
+        conn.execute(
+            "UPDATE core.ddl_history SET checksum = 'older' WHERE file_name = ?", [applied[0][0]]
+        )
+
+    monkeypatch.setattr(connection, "_applied", set())
+    with connection.connect(path) as conn:
+        again = conn.execute(history).fetchall()
+        assert connection.ddl_is_current(conn)
+    assert all(when > before for (_, when), (_, before) in zip(again, applied, strict=True))
+
+
 def test_ddl_declares_exact_types_keys_and_not_null(tmp_path):
     with connection.connect(str(tmp_path / "w.duckdb")) as conn:
         columns = dict(
