@@ -235,3 +235,54 @@ def test_a_poll_is_stamped_when_its_answer_arrives_not_when_it_was_asked(tmp_pat
     assert poll["status"] == "ok"
     stamped = datetime.fromisoformat(poll["polled_at"])
     assert stamped - asked >= timedelta(seconds=2)  # both `i` and `c` answered 1 s late
+
+
+def test_no_run_is_requested_while_one_of_its_source_waits_to_start(simulator, sim_clock, tmp_path):
+    """An ingest run that has not started yet (queued, or being launched) takes everything
+    pending when it starts: while it waits (the warehouse locked for an hour, say), batches add
+    no runs to the queue, only polls to the spool; once it has started, the next batch
+    requests a run again. A waiting run of the other source changes nothing."""
+    _sim, running = simulator
+    resources = polling_resources(running, str(tmp_path / "w.duckdb"), batch=2)
+    sensors = build_polling_sensors(
+        Settings.from_env(), ingest_server_job, ingest_world_job, resources
+    )
+    tags = {"tai/kind": "ingest", "tai/source": "server"}
+    with dg.instance_for_test() as instance:
+        queued = instance.add_run(
+            dg.DagsterRun(
+                job_name=ingest_server_job.name, status=dg.DagsterRunStatus.STARTING, tags=tags
+            )
+        )
+        other_source = {**tags, "tai/source": "worlds"}
+        instance.add_run(
+            dg.DagsterRun(
+                job_name=ingest_world_job.name,
+                status=dg.DagsterRunStatus.NOT_STARTED,
+                tags=other_source,
+            )
+        )
+        cursor, results = None, []
+        for _ in range(4):
+            result = sensors[SERVER_SENSOR](
+                dg.build_sensor_context(cursor=cursor, instance=instance)
+            )
+            results.append(result)
+            cursor = result.cursor
+            sim_clock.advance(60)
+        instance.handle_run_event(  # the queued run starts (and reads the spool)
+            queued.run_id,
+            dg.DagsterEvent(
+                event_type_value=dg.DagsterEventType.RUN_START.value, job_name=queued.job_name
+            ),
+        )
+        after_start = sensors[SERVER_SENSOR](
+            dg.build_sensor_context(cursor=cursor, instance=instance)
+        )
+    assert [len(r.run_requests) for r in results] == [0, 0, 0, 0]
+    assert "1/2 polls since" in results[0].skip_reason.skip_message
+    for result in results[1:]:
+        assert "already waiting to start" in result.skip_reason.skip_message
+    assert "4 pending" in results[3].skip_reason.skip_message
+    (request,) = after_start.run_requests
+    assert request.tags["tai/polls"] == "5"  # every poll since, in one request

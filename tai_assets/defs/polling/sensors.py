@@ -97,6 +97,24 @@ def read_cursor(context: dg.SensorEvaluationContext) -> PollingCursor:
         return PollingCursor()
 
 
+# A run in these states has not read the spool yet: when it starts, it takes every poll
+# pending then. (A started run may already have read it.)
+WAITING_STATUSES = [
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+]
+
+
+def ingest_run_waiting(instance: dg.DagsterInstance, source: str) -> bool:
+    """Return whether an ingest run of `source` (a sensor's, or a retry of one) is waiting to
+    start. Another request would add nothing but a run that finds the spool empty, and while
+    the warehouse stays locked or full each failing run and its retries would pile up in the
+    queue (an hour-long lock left 248 queued runs)."""
+    tags = {"tai/kind": "ingest", "tai/source": source}
+    return instance.get_runs_count(dg.RunsFilter(tags=tags, statuses=WAITING_STATUSES)) > 0
+
+
 def tidy_instance(
     context: dg.SensorEvaluationContext, source: str, polling: PollingSettings
 ) -> None:
@@ -161,6 +179,13 @@ def spool_and_maybe_request(
         return dg.SensorResult(
             skip_reason=f"{summary}; {new}/{polling.poll_batch} polls since the last run "
             f"request, {pending} pending in the spool",
+            cursor=cursor.encode(),
+        )
+    instance = sensor_instance(context)
+    if instance is not None and ingest_run_waiting(instance, source):
+        return dg.SensorResult(
+            skip_reason=f"{summary}; {pending} pending in the spool: an ingest run of "
+            f"{source} is already waiting to start, and it takes them all",
             cursor=cursor.encode(),
         )
     tidy_instance(context, source, polling)
