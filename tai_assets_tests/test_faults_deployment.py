@@ -157,7 +157,8 @@ def test_no_poll_is_lost_or_duplicated_whatever_fails(
     print(f"accounting: {accounting}; stop took {stop_seconds:.1f} s")
 
     assert_nothing_lost(accounting)
-    assert accounting["server_polls"] > (60 if storage == "sqlite" else 20), accounting
+    # The deployment kept polling through the faults: a few polls for each fault at least.
+    assert accounting["server_polls"] >= 3 * len(catch_up), (accounting, len(catch_up))
     assert spool.pending("server") == [] and spool.pending("worlds") == []
     assert rebuild_equal
     assert unfinished == [], unfinished
