@@ -1,6 +1,11 @@
 """The polling assets through `materialize()`: reading every asset back, the repair rebuild, and
 the asset checks failing on data that breaks their rules."""
 
+import os
+import signal
+import subprocess
+import sys
+import time
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
@@ -269,3 +274,57 @@ def test_freshness_sensor_reports_both_checks_without_a_run(resources):
     hourly, _ = report(181, cursor)  # an unchanged verdict is recorded again after an hour
     assert set(hourly) == {"raw_server_polls_fresh", "raw_world_polls_fresh"}
     assert instance.get_runs_count() == 1  # the ingest run only
+
+
+# Run in a child process: the server batch's derivation of sessions announces itself (the raw
+# polls are written by then, in the batch's transaction) and waits to be killed.
+KILLED_MID_BATCH = """
+import sys, time
+from pathlib import Path
+import dagster as dg
+from tai_assets.defs.polling import assets
+from tai_assets_tests.support.polling import ingest_resources
+
+derive = assets.derive_sessions
+
+def announce_and_wait(conn, *args):
+    derive(conn, *args)
+    polls = conn.execute("SELECT count(*) FROM raw.raw_server_polls").fetchall()[0][0]
+    Path(sys.argv[2]).write_text(str(polls))
+    time.sleep(120)
+
+assets.derive_sessions = announce_and_wait
+dg.materialize([assets.ingest_server_polls], resources=ingest_resources(sys.argv[1]))
+"""
+
+
+def test_kill_9_mid_batch_leaves_no_part_of_it_and_the_next_run_takes_it_whole(tmp_path):
+    """The raw polls and every table derived from them commit together: a run killed after
+    writing the raw polls and before the sessions leaves the warehouse as it was, the polls
+    pending, and the next run writes all of it."""
+    database = str(tmp_path / "w.duckdb")
+    spool_polls(database, "server", SERVER_POLLS[:2])
+    assert dg.materialize(POLLING_ASSETS[:1], resources=ingest_resources(database)).success
+    spool_polls(database, "server", SERVER_POLLS[2:])
+    before = table_counts(database)
+    marker = tmp_path / "inside-the-batch"
+    child = subprocess.Popen([sys.executable, "-c", KILLED_MID_BATCH, database, str(marker)])
+    deadline = time.monotonic() + 120
+    while not marker.exists() and child.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert marker.read_text() == "4"  # the batch's transaction held all four raw polls
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait()
+
+    assert table_counts(database) == before
+    assert len(ingest_resources(database)["spool"].spool().pending("server")) == 2
+    assert dg.materialize(POLLING_ASSETS[:1], resources=ingest_resources(database)).success
+    after = table_counts(database)
+    assert after["raw.raw_server_polls"] == 4 and after["core.player_sessions"] == 2
+    assert ingest_resources(database)["spool"].spool().pending("server") == []
+
+
+def table_counts(database: str) -> dict[str, int]:
+    tables = ("raw.raw_server_polls", "core.server_online", "core.player_sessions")
+    with duckdb.connect(database, read_only=True) as conn:
+        return {t: conn.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in tables}

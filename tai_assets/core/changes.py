@@ -19,7 +19,13 @@ class TableChange:
     # The upsert is the whole table (a full recomputation): every other row goes, with no
     # list of keys to find them by.
     replaces_all: bool = False
+    # Already written by the run itself, in one transaction with the rest of its batch: the
+    # IO manager has nothing left to write (the output's metadata says what was written).
+    committed: bool = False
 
     def write_mode(self, mode: str) -> str:
         """Return the write mode this change needs: `replace` for a whole table, else `mode`."""
         return "replace" if self.replaces_all else mode
+
+
+COMMITTED = TableChange(pl.DataFrame(), committed=True)

@@ -1,7 +1,7 @@
 """The resources of the code location, built from `Settings` (secrets only through `EnvVar`)."""
 
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 import dagster as dg
 import duckdb
@@ -26,6 +26,20 @@ class WarehouseResource(dg.ConfigurableResource):
         """Yield a connection with every table created; it is closed even after an error."""
         with connect(self.database, lock_wait_seconds=self.lock_wait_seconds) as conn:
             yield conn
+
+    @contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """Yield a connection inside one transaction: committed when the block ends, rolled
+        back on any error (and by DuckDB itself when the process dies in the middle)."""
+        with self.connect() as conn:
+            conn.begin()
+            try:
+                yield conn
+                conn.commit()
+            except BaseException:
+                with suppress(duckdb.Error):  # a failed write may leave nothing to roll back
+                    conn.rollback()
+                raise
 
 
 def secret(name: str, is_set: bool) -> dg.EnvVar | None:

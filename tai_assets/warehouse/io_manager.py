@@ -221,6 +221,18 @@ def write_frame(
     return int(row_count)
 
 
+def write_change(
+    conn: duckdb.DuckDBPyConnection, table: WarehouseTable, change: TableChange, mode: WriteMode
+) -> dict:
+    """Write `change` into `table` inside the caller's transaction (one part of a batch that
+    commits as a whole); return the compact metadata of that write."""
+    mode = change.write_mode(mode)
+    write_rows(conn, table, change.upsert, mode, change.delete_keys)
+    ((row_count,),) = conn.execute(f"SELECT count(*) FROM {table.qualified_name}").fetchall()
+    deleted = 0 if change.delete_keys is None else change.delete_keys.height
+    return write_metadata(change.upsert, int(row_count), mode, deleted, compact=True)
+
+
 def write_metadata(
     frame: pl.DataFrame, row_count: int, mode: str, deleted: int = 0, compact: bool = False
 ) -> dict:
@@ -246,7 +258,7 @@ class TaiWarehouseIOManager(dg.ConfigurableIOManager):
 
     def handle_output(self, context: dg.OutputContext, obj: object) -> None:
         """Write a polars DataFrame or a `TableChange` in one transaction; attach metadata."""
-        if obj is None:
+        if obj is None or (isinstance(obj, TableChange) and obj.committed):
             return
         mode = _write_mode(context)
         if isinstance(obj, TableChange):

@@ -2,10 +2,11 @@
 
 Each source is one multi-asset (one op, one process) so that a frequent small run costs one step.
 A run takes every poll of its source still pending in the spool (whatever earlier runs dropped
-included). The raw table is appended first (idempotent on the poll instant); the derived tables
-are then recomputed for the window of those polls from the raw table; only then are the polls
-marked delivered. A run that dies part-way leaves them pending, and re-running them, or running
-batches out of order, leaves the warehouse exactly as a full rebuild would.
+included). In one warehouse transaction, the raw table is appended (idempotent on the poll
+instant) and the derived tables are recomputed for the window of those polls from it; the
+outputs are reported once it has committed, and only then are the polls marked delivered. A
+run that dies part-way leaves no trace in the warehouse and its polls pending; re-running
+them, or running batches out of order, leaves the warehouse exactly as a full rebuild would.
 """
 
 from collections.abc import Iterator
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 import dagster as dg
 import polars as pl
 
-from tai_assets.core.changes import TableChange
+from tai_assets.core.changes import COMMITTED, TableChange
 from tai_assets.core.derive import (
     PLAYER_SESSIONS,
     WORLD_SESSIONS,
@@ -29,7 +30,12 @@ from tai_assets.defs.polling.config import ServerIngestConfig, WorldIngestConfig
 from tai_assets.defs.polling.freshness import newest_poll_metadata
 from tai_assets.defs.polling.resources import PollingSettings, PollSpoolResource
 from tai_assets.defs.resources import WarehouseResource
-from tai_assets.warehouse.io_manager import COMPACT_METADATA_KEY, WRITE_MODE_KEY
+from tai_assets.warehouse.io_manager import (
+    COMPACT_METADATA_KEY,
+    WRITE_MODE_KEY,
+    WarehouseTable,
+    write_change,
+)
 
 OWNERS = ["team:tai"]
 NO_CHANGE = TableChange(pl.DataFrame())
@@ -147,6 +153,7 @@ WORLD_SPECS = [
         deps=["raw_world_polls"],
     ),
 ]
+SPEC_BY_NAME = {spec.name: spec for spec in [*SERVER_SPECS, *WORLD_SPECS]}
 
 
 # A run that finds nothing pending (another run took it) materializes no raw asset: the raw
@@ -192,6 +199,15 @@ def _output(name: str, change: TableChange, **metadata) -> dg.Output:
     return dg.Output(change, output_name=name, metadata=metadata or None)
 
 
+def write_in_batch(conn, name: str, change: TableChange, **metadata) -> dg.Output:
+    """Write one output's change inside the batch's transaction; return the Output that
+    reports it, to be yielded once the batch has committed (the IO manager writes nothing)."""
+    declared = SPEC_BY_NAME[name].out.metadata
+    table = WarehouseTable(declared["schema"], name)
+    written = write_change(conn, table, change, declared[WRITE_MODE_KEY])
+    return dg.Output(COMMITTED, output_name=name, metadata={**metadata, **written})
+
+
 @dg.multi_asset(
     name="ingest_server_polls",
     outs=_outs(SERVER_SPECS),
@@ -211,24 +227,26 @@ def ingest_server_polls(
     selected = context.selected_output_names
     pending = take_pending(context, spool, "server", "raw_server_polls")
     frame = server_polls_frame([poll.record for poll in pending])
-    if "raw_server_polls" in selected and frame.height:
-        yield dg.Output(
-            TableChange(frame),
-            output_name="raw_server_polls",
-            metadata=_raw_metadata(frame),
-        )
     window = batch_window(frame, config.full_rebuild)
     derived = [n for n in ("server_online", "player_sessions") if n in selected]
     if window is None and not config.full_rebuild:
         context.log.info("No polls pending and no full_rebuild: nothing to derive.")
         yield from (_output(name, NO_CHANGE) for name in derived)
         return
-    with warehouse.connect() as conn:
+    outputs = []
+    with warehouse.transaction() as conn:
+        if "raw_server_polls" in selected and frame.height:
+            change = TableChange(frame)
+            outputs.append(write_in_batch(conn, "raw_server_polls", change, **_raw_metadata(frame)))
         if "server_online" in derived:
-            yield _output("server_online", derive_server_online(conn, window))
+            outputs.append(
+                write_in_batch(conn, "server_online", derive_server_online(conn, window))
+            )
         if "player_sessions" in derived:
             gap = polling.player_session_gap_seconds
-            yield _output("player_sessions", derive_sessions(conn, PLAYER_SESSIONS, window, gap))
+            sessions = derive_sessions(conn, PLAYER_SESSIONS, window, gap)
+            outputs.append(write_in_batch(conn, "player_sessions", sessions))
+    yield from outputs
     mark_delivered(context, spool, pending)
 
 
@@ -251,25 +269,26 @@ def ingest_world_polls(
     selected = context.selected_output_names
     pending = take_pending(context, spool, "worlds", "raw_world_polls")
     frame = world_polls_frame([poll.record for poll in pending])
-    if "raw_world_polls" in selected and frame.height:
-        polls = frame.unique("polled_at")
-        yield dg.Output(
-            TableChange(frame),
-            output_name="raw_world_polls",
-            metadata={"polls_in_batch": polls.height, **_raw_metadata(frame)},
-        )
     window = batch_window(frame, config.full_rebuild)
     derived = [n for n in ("world_sessions", "worlds_online") if n in selected]
     if window is None and not config.full_rebuild:
         context.log.info("No polls pending and no full_rebuild: nothing to derive.")
         yield from (_output(name, NO_CHANGE) for name in derived)
         return
-    with warehouse.connect() as conn:
+    outputs = []
+    with warehouse.transaction() as conn:
+        if "raw_world_polls" in selected and frame.height:
+            metadata = {"polls_in_batch": frame["polled_at"].n_unique(), **_raw_metadata(frame)}
+            outputs.append(write_in_batch(conn, "raw_world_polls", TableChange(frame), **metadata))
         if "world_sessions" in derived:
             gap = polling.world_session_gap_seconds
-            yield _output("world_sessions", derive_sessions(conn, WORLD_SESSIONS, window, gap))
+            sessions = derive_sessions(conn, WORLD_SESSIONS, window, gap)
+            outputs.append(write_in_batch(conn, "world_sessions", sessions))
         if "worlds_online" in derived:
-            yield _output("worlds_online", derive_worlds_online(conn, window))
+            outputs.append(
+                write_in_batch(conn, "worlds_online", derive_worlds_online(conn, window))
+            )
+    yield from outputs
     mark_delivered(context, spool, pending)
 
 
