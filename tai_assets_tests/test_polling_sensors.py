@@ -18,6 +18,7 @@ from tai_assets.defs.polling.resources import (
     PollSpoolResource,
 )
 from tai_assets.defs.polling.sensors import PollingCursor, build_polling_sensors
+from tai_assets.instance import dead_runs
 from tai_assets.settings import Settings
 from tai_assets_tests.support.polling import (
     SERVER_SENSOR,
@@ -258,7 +259,7 @@ def test_no_run_is_requested_while_one_of_its_source_waits_to_start(simulator, s
         instance.add_run(
             dg.DagsterRun(
                 job_name=ingest_world_job.name,
-                status=dg.DagsterRunStatus.NOT_STARTED,
+                status=dg.DagsterRunStatus.STARTING,
                 tags=other_source,
             )
         )
@@ -286,3 +287,28 @@ def test_no_run_is_requested_while_one_of_its_source_waits_to_start(simulator, s
     assert "4 pending" in results[3].skip_reason.skip_message
     (request,) = after_start.run_requests
     assert request.tags["tai/polls"] == "5"  # every poll since, in one request
+
+
+def test_a_run_whose_launch_died_does_not_hold_up_the_next_request(
+    simulator, sim_clock, tmp_path, monkeypatch
+):
+    """A run left STARTING by a process that died is failed first (here at once: no worker
+    ever started for it), so it cannot stand for a waiting run forever."""
+    _sim, running = simulator
+    resources = polling_resources(running, str(tmp_path / "w.duckdb"), batch=1)
+    sensors = build_polling_sensors(
+        Settings.from_env(), ingest_server_job, ingest_world_job, resources
+    )
+    monkeypatch.setattr(dead_runs, "STARTING_TIMEOUT_SECONDS", -1)
+    with dg.instance_for_test() as instance:
+        stuck = instance.add_run(
+            dg.DagsterRun(
+                job_name=ingest_server_job.name,
+                status=dg.DagsterRunStatus.STARTING,
+                tags={"tai/kind": "ingest", "tai/source": "server"},
+            )
+        )
+        result = sensors[SERVER_SENSOR](dg.build_sensor_context(instance=instance))
+        status = instance.get_run_by_id(stuck.run_id).status
+    assert status == dg.DagsterRunStatus.FAILURE
+    assert len(result.run_requests) == 1

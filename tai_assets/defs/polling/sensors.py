@@ -98,12 +98,10 @@ def read_cursor(context: dg.SensorEvaluationContext) -> PollingCursor:
 
 
 # A run in these states has not read the spool yet: when it starts, it takes every poll
-# pending then. (A started run may already have read it.)
-WAITING_STATUSES = [
-    dg.DagsterRunStatus.QUEUED,
-    dg.DagsterRunStatus.NOT_STARTED,
-    dg.DagsterRunStatus.STARTING,
-]
+# pending then. (A started run may already have read it. A run STARTING for good, its launch
+# dead, is failed by `fail_dead_runs`; NOT_STARTED is not counted, as nothing would fail one
+# that stayed so.)
+WAITING_STATUSES = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.STARTING]
 
 
 def ingest_run_waiting(instance: dg.DagsterInstance, source: str) -> bool:
@@ -118,14 +116,11 @@ def ingest_run_waiting(instance: dg.DagsterInstance, source: str) -> bool:
 def tidy_instance(
     context: dg.SensorEvaluationContext, source: str, polling: PollingSettings
 ) -> None:
-    """Once per batch: fail runs whose worker died, purge the sensor's old ticks, and thin the
-    step detail of its source's succeeded runs (finished within the last day but before the
-    detail retention)."""
+    """Once per batch: purge the sensor's old ticks, and thin the step detail of its source's
+    succeeded runs (finished within the last day but before the detail retention)."""
     instance = sensor_instance(context)
     if instance is None:
         return  # a bare test context: no instance to tidy
-    for run_id in fail_dead_runs(instance):
-        context.log.warning(f"run {run_id} had lost its worker process; marked failed")
     purge_old_ticks(instance, SENSOR_OF_SOURCE[source], polling.tick_retention_minutes)
     cutoff = utc_now() - timedelta(minutes=polling.run_detail_retention_minutes)
     tags = {"tai/kind": "ingest", "tai/source": source}
@@ -182,12 +177,16 @@ def spool_and_maybe_request(
             cursor=cursor.encode(),
         )
     instance = sensor_instance(context)
-    if instance is not None and ingest_run_waiting(instance, source):
-        return dg.SensorResult(
-            skip_reason=f"{summary}; {pending} pending in the spool: an ingest run of "
-            f"{source} is already waiting to start, and it takes them all",
-            cursor=cursor.encode(),
-        )
+    if instance is not None:
+        # First, so that a run left STARTING by a process that died does not count as waiting.
+        for run_id in fail_dead_runs(instance):
+            context.log.warning(f"run {run_id} had lost its worker process; marked failed")
+        if ingest_run_waiting(instance, source):
+            return dg.SensorResult(
+                skip_reason=f"{summary}; {pending} pending in the spool: an ingest run of "
+                f"{source} is already waiting to start, and it takes them all",
+                cursor=cursor.encode(),
+            )
     tidy_instance(context, source, polling)
     cursor.requested_through = newest
     request = dg.RunRequest(
