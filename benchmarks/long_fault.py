@@ -131,7 +131,7 @@ def measure(args: argparse.Namespace, scratch: Path, data: Path, home: Path) -> 
         left = deployment_processes(home)
     finally:
         stats = tear_down(home, ports, simulator)
-        if args.log:
+        if args.log and (scratch / "deployment.log").exists():
             shutil.copyfile(scratch / "deployment.log", args.log)
     accounting, rebuild_equal = settle_accounts(env, database, stats, scratch)
     polls_during = during["udp_polls"].get("i", 0) - before["udp_polls"].get("i", 0)

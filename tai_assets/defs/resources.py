@@ -1,14 +1,14 @@
 """The resources of the code location, built from `Settings` (secrets only through `EnvVar`)."""
 
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 
 import dagster as dg
 import duckdb
 from pydantic import Field
 
 from tai_assets.settings import Settings
-from tai_assets.warehouse.connection import DEFAULT_LOCK_WAIT_SECONDS, connect
+from tai_assets.warehouse.connection import DEFAULT_LOCK_WAIT_SECONDS, connect, in_transaction
 from tai_assets.warehouse.io_manager import TaiWarehouseIOManager
 
 
@@ -31,15 +31,8 @@ class WarehouseResource(dg.ConfigurableResource):
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """Yield a connection inside one transaction: committed when the block ends, rolled
         back on any error (and by DuckDB itself when the process dies in the middle)."""
-        with self.connect() as conn:
-            conn.begin()
-            try:
-                yield conn
-                conn.commit()
-            except BaseException:
-                with suppress(duckdb.Error):  # a failed write may leave nothing to roll back
-                    conn.rollback()
-                raise
+        with self.connect() as conn, in_transaction(conn):
+            yield conn
 
 
 def secret(name: str, is_set: bool) -> dg.EnvVar | None:

@@ -1,5 +1,6 @@
 """The DuckDB warehouse: connecting to the file and creating every table from `sql/ddl/`."""
 
+import contextlib
 import hashlib
 import itertools
 import logging
@@ -70,13 +71,9 @@ def ddl_checksums(files: list[Path] | None = None) -> dict[str, str]:
     return {path.name: hashlib.sha256(path.read_bytes()).hexdigest() for path in files}
 
 
-def ddl_fingerprint() -> str:
-    """Return a hash over all DDL files, so a process re-applies DDL only when it changed."""
-    return hashlib.sha256(repr(sorted(ddl_checksums().items())).encode()).hexdigest()
-
-
-def ddl_is_current(conn: duckdb.DuckDBPyConnection) -> bool:
-    """Return whether the warehouse records every DDL file as applied with its present text.
+def ddl_is_current(conn: duckdb.DuckDBPyConnection, checksums: dict[str, str]) -> bool:
+    """Return whether the warehouse records every DDL file as applied with its present text
+    (`checksums`, from `ddl_checksums`).
 
     Each run is a process of its own, so "once per process" alone would apply the whole DDL
     (and build a scratch database to compare constraints) at every run: a fifth of a run's CPU.
@@ -85,7 +82,7 @@ def ddl_is_current(conn: duckdb.DuckDBPyConnection) -> bool:
         rows = dict(conn.execute("SELECT file_name, checksum FROM core.ddl_history").fetchall())
     except duckdb.CatalogException:
         return False  # a new warehouse
-    return all(rows.get(name) == checksum for name, checksum in ddl_checksums().items())
+    return all(rows.get(name) == checksum for name, checksum in checksums.items())
 
 
 def check_constraints(conn: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], set[str]]:
@@ -176,13 +173,30 @@ def ensure_warehouse(conn: duckdb.DuckDBPyConnection, database: str) -> None:
     if database == ":memory:":
         apply_ddl(conn)
         return
-    key = (str(Path(database).resolve()), ddl_fingerprint())
+    checksums = ddl_checksums()
+    key = (str(Path(database).resolve()), tuple(sorted(checksums.items())))
     with _applied_lock:
         if key in _applied:
             return
-        if not ddl_is_current(conn):
+        if not ddl_is_current(conn, checksums):
             apply_ddl(conn)
         _applied.add(key)
+
+
+@contextmanager
+def in_transaction(conn: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Run the block in one transaction on `conn`: committed when it ends, rolled back on any
+    error (and by DuckDB itself when the process dies in the middle)."""
+    conn.begin()
+    try:
+        yield conn
+        conn.commit()
+    except BaseException:
+        # A failed write (a full disk, say) can leave no transaction to roll back; the error
+        # that matters is the write's own, not the rollback's.
+        with contextlib.suppress(duckdb.Error):
+            conn.rollback()
+        raise
 
 
 @contextmanager

@@ -18,7 +18,6 @@ Written on Dagster's public IO manager API (`ConfigurableIOManager`), with tai's
 - an input loads the upstream table (its partitions, when partitioned) as a polars DataFrame.
 """
 
-import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -31,7 +30,7 @@ from pydantic import Field
 
 from tai_assets.common.markdown import frame_to_markdown
 from tai_assets.core.changes import TableChange
-from tai_assets.warehouse.connection import DEFAULT_LOCK_WAIT_SECONDS, connect
+from tai_assets.warehouse.connection import DEFAULT_LOCK_WAIT_SECONDS, connect, in_transaction
 
 WriteMode = Literal["replace", "replace_partition", "append", "merge"]
 WRITE_MODE_KEY = "tai/write_mode"
@@ -207,16 +206,13 @@ def write_frame(
 ) -> int:
     """Write `frame` into the table in one transaction (see `write_rows`); return the table's
     row count. On any error the transaction rolls back and the table keeps what it had."""
-    conn.begin()
-    try:
+    with in_transaction(conn):
         write_rows(conn, table, frame, mode, delete_keys)
-        conn.commit()
-    except BaseException:
-        # A failed write (a full disk, say) can leave no transaction to roll back; the error
-        # that matters is the write's own, not the rollback's.
-        with contextlib.suppress(duckdb.Error):
-            conn.rollback()
-        raise
+    return table_row_count(conn, table)
+
+
+def table_row_count(conn: duckdb.DuckDBPyConnection, table: WarehouseTable) -> int:
+    """Return how many rows the table holds (the `dagster/row_count` of a write)."""
     ((row_count,),) = conn.execute(f"SELECT count(*) FROM {table.qualified_name}").fetchall()
     return int(row_count)
 
@@ -228,9 +224,8 @@ def write_change(
     commits as a whole); return the compact metadata of that write."""
     mode = change.write_mode(mode)
     write_rows(conn, table, change.upsert, mode, change.delete_keys)
-    ((row_count,),) = conn.execute(f"SELECT count(*) FROM {table.qualified_name}").fetchall()
     deleted = 0 if change.delete_keys is None else change.delete_keys.height
-    return write_metadata(change.upsert, int(row_count), mode, deleted, compact=True)
+    return write_metadata(change.upsert, table_row_count(conn, table), mode, deleted, compact=True)
 
 
 def write_metadata(
