@@ -14,6 +14,8 @@ Supervision:
   process groups of every child are written to `$DAGSTER_HOME/tai-serve.groups`: a supervisor
   starting after one that was killed first kills what is left of those groups (run workers
   included), then marks the runs they were executing failed (`tai_assets.instance.prepare`).
+- While Dagster cannot take polls (DAGSTER_HOME full or read-only, the daemon or the code
+  server down), the supervisor takes them into the spool itself (`stand_in.py`).
 - SIGINT or SIGTERM stops the deployment: the daemon first (no new ticks or runs), then the
   runs in flight get up to GRACE_SECONDS to finish, then the code server and the webserver get
   SIGTERM, and whatever of any group is left after the grace period gets SIGKILL.
@@ -33,6 +35,7 @@ from pathlib import Path
 
 from tai_assets.common.procfs import is_live, proc_stat
 from tai_assets.deploy.console import relay
+from tai_assets.deploy.stand_in import StandInPoller
 from tai_assets.instance.config import render_instance_config
 from tai_assets.settings import LOCATION_NAME, PROJECT_DIR, Settings
 
@@ -267,6 +270,11 @@ class Supervisor:
         self.record_groups()
         return child
 
+    def running(self, *names: str) -> bool:
+        """Return whether the children called `names` all run."""
+        by_name = {child.name: child for child in self.children}
+        return all(name in by_name and by_name[name].alive() for name in names)
+
     def record_groups(self) -> None:
         """Write every process group started so far (read by the next supervisor)."""
         groups = [pgid for child in self.children for pgid in child.groups]
@@ -340,6 +348,7 @@ def serve() -> int:
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
+    stand_in: StandInPoller | None = None
     left = kill_leftovers(supervisor.groups_file)
     if left:
         print(f"tai: stopped {len(left)} process groups an earlier deployment left", flush=True)
@@ -365,8 +374,13 @@ def serve() -> int:
             supervisor.start("daemon", daemon)
             supervisor.start("webserver", webserver)
             print(f"tai: Dagster UI on http://127.0.0.1:{web_port} (code server :{code_port})")
+        pollers = ["dagster dev"] if settings.dagster_dev else ["code server", "daemon"]
+        stand_in = StandInPoller(settings, lambda: supervisor.running(*pollers))
+        stand_in.start()
         supervisor.supervise_forever()
     finally:
+        if stand_in is not None:
+            stand_in.stop()
         supervisor.stop()
 
 

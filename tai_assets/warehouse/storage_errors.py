@@ -43,3 +43,30 @@ def describe_os_error(error: BaseException, path: Path | str) -> str:
     if state is not None:
         return f"{state}: {path} ({error})"
     return f"{error} ({path})"
+
+
+def folder_refuses_writes(folder: Path) -> str | None:
+    """Return "disk full" or "read-only" when a new file in `folder` cannot be written (the
+    description of any other failure), else None.
+
+    A real write, because the flags do not tell everything: an ext4 disk that failed goes
+    read-only (`emergency_ro`) with its mount flags unchanged, so only a write says so.
+    """
+    state = folder_state(folder / "probe")
+    if state is not None:
+        return state
+    probe = folder / f".tai-write-probe-{os.getpid()}"
+    try:
+        handle = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            os.write(handle, bytes(4096))  # a whole block: a full disk refuses it
+        finally:
+            os.close(handle)
+            probe.unlink(missing_ok=True)
+    except OSError as error:
+        if error.errno == errno.ENOSPC:
+            return "disk full"
+        if error.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+            return "read-only"
+        return str(error)
+    return None

@@ -17,6 +17,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 
 import dagster as dg
@@ -165,6 +166,13 @@ def polls_held_in_cursors(home: str) -> int | None:
             os.environ["DAGSTER_HOME"] = previous
 
 
+def polls_between(spool: PollSpool, source: str, start: datetime, end: datetime) -> int:
+    """Return how many polls of `source` the spool holds (delivered ones are kept a day)
+    taken between `start` and `end`."""
+    polled = [datetime.fromisoformat(r["polled_at"]) for r in spool.recent(source, 100_000)]
+    return sum(start <= instant <= end for instant in polled)
+
+
 def wait_delivered_through(spool: PollSpool, seq: int, seconds: float) -> float:
     """Wait until no poll up to `seq` is pending; return how long that took."""
     started = time.monotonic()
@@ -225,6 +233,17 @@ def mount_ext4(image: Path, folder: Path) -> subprocess.CompletedProcess:
     """Mount the ext4 `image` on `folder` through a loop device."""
     options = "loop,errors=remount-ro"
     return subprocess.run(["mount", "-o", options, str(image), str(folder)], capture_output=True)
+
+
+def trigger_disk_error(folder: Path) -> None:
+    """Make the ext4 disk mounted at `folder` fail as a dying disk does: the kernel turns it
+    read-only at once, under every open file."""
+    device = Path(
+        subprocess.run(
+            ["findmnt", "-no", "SOURCE", str(folder)], capture_output=True, text=True
+        ).stdout.strip()
+    ).name
+    Path(f"/sys/fs/ext4/{device}/trigger_fs_error").write_text("tai fault\n")
 
 
 def remount(folder: Path, mode: str, seconds: float = 120) -> None:
@@ -354,12 +373,7 @@ class Faults:
         """Make the ext4 disk at `folder` (`small_ext4`) fail: the kernel remounts it read-only
         at once, under every open file. After `seconds`, repair it as an operator would: stop
         the deployment, unmount, fsck, mount, start it again."""
-        device = Path(
-            subprocess.run(
-                ["findmnt", "-no", "SOURCE", str(folder)], capture_output=True, text=True
-            ).stdout.strip()
-        ).name
-        Path(f"/sys/fs/ext4/{device}/trigger_fs_error").write_text("tai fault suite\n")
+        trigger_disk_error(folder)
         time.sleep(seconds)
         self.deployment.stop()
         image = folder.with_name(folder.name + ".ext4")

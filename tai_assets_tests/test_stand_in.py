@@ -1,0 +1,125 @@
+"""The supervisor's stand-in poller against the simulator on loopback, a real spool, and a
+DAGSTER_HOME and data folder on small tmpfs disks that are really filled or made read-only."""
+
+import subprocess
+from datetime import datetime, timedelta
+from itertools import pairwise
+
+import pytest
+
+from tai_assets.core.spool import PollSpool
+from tai_assets.deploy.stand_in import StandInPoller
+from tai_assets.settings import Settings
+from tai_assets.warehouse.storage_errors import folder_refuses_writes
+from tai_assets_tests.support.deployment import remount, small_ext4, small_tmpfs, trigger_disk_error
+from tai_assets_tests.support.services import unavailable
+
+INTERVAL = 60
+
+
+@pytest.fixture
+def home(tmp_path):
+    with small_tmpfs(tmp_path / "dagster_home", unavailable) as mount:
+        yield mount
+
+
+@pytest.fixture
+def data(tmp_path):
+    with small_tmpfs(tmp_path / "data", unavailable) as mount:
+        yield mount
+
+
+def settings_for(running, home, data, *, worlds: bool = True) -> Settings:
+    """Return settings pointing tai at the simulator, `home` and `data`."""
+    return Settings(
+        training_host="127.0.0.1",
+        training_port=running.udp_port,
+        chrono_api_base_url=running.http_base_url,
+        chrono_login="tai" if worlds else None,
+        chrono_token="secret-token" if worlds else None,
+        dagster_home=home,
+        data_dir=data,
+        poll_interval_seconds=INTERVAL,
+    )
+
+
+def spooled(data) -> dict[str, list[str]]:
+    """Return the polled_at of every spooled poll, by source."""
+    spool = PollSpool(data / "spool.sqlite3")
+    return {s: [r["polled_at"] for r in spool.recent(s, 1000)][::-1] for s in ("server", "worlds")}
+
+
+def checks(stand_in: StandInPoller, clock, seconds: int, step: int = 10) -> None:
+    """Call the stand-in's check every `step` simulated seconds for `seconds`."""
+    for _ in range(seconds // step):
+        stand_in.check(clock.now())
+        clock.advance(step)
+
+
+def test_stands_in_only_while_the_daemon_or_code_server_is_down(simulator, sim_clock, home, data):
+    _, running = simulator
+    children_running = True
+    stand_in = StandInPoller(settings_for(running, home, data), lambda: children_running)
+
+    checks(stand_in, sim_clock, 5 * INTERVAL)
+    assert spooled(data) == {"server": [], "worlds": []}  # Dagster polls: nothing to do
+
+    children_running = False
+    checks(stand_in, sim_clock, INTERVAL - 10)
+    assert spooled(data) == {"server": [], "worlds": []}  # a restart shorter than an interval
+
+    checks(stand_in, sim_clock, 3 * INTERVAL)
+    taken = spooled(data)
+    assert len(taken["server"]) == len(taken["worlds"]) == 3, taken  # one per interval
+    server = PollSpool(data / "spool.sqlite3").recent("server", 1)[0]
+    assert server["status"] == "ok" and server["online"] == len(server["player_names"]) > 0
+    worlds = PollSpool(data / "spool.sqlite3").recent("worlds", 1)[0]
+    assert worlds["status"] == "ok" and worlds["worlds"]
+
+    children_running = True
+    checks(stand_in, sim_clock, 3 * INTERVAL)
+    assert spooled(data) == taken
+
+
+def test_stands_in_while_dagster_home_is_full_and_holds_polls_the_spool_refuses(
+    simulator, sim_clock, home, data, capfd
+):
+    _, running = simulator
+    stand_in = StandInPoller(settings_for(running, home, data, worlds=False), lambda: True)
+    subprocess.run(["dd", "if=/dev/zero", f"of={home / 'filler'}", "bs=1M"], capture_output=True)
+
+    checks(stand_in, sim_clock, 3 * INTERVAL)
+    assert len(spooled(data)["server"]) == 2 and spooled(data)["worlds"] == []
+    assert f"DAGSTER_HOME disk full: {home}" in capfd.readouterr().err
+
+    # The data folder turns read-only too: the polls stay in memory until it takes them.
+    remount(data, "ro")
+    try:
+        checks(stand_in, sim_clock, 2 * INTERVAL)
+        assert len(stand_in.held["server"]) == 2
+        assert f"read-only: {data / 'spool.sqlite3'}" in capfd.readouterr().err
+    finally:
+        remount(data, "rw")
+    (home / "filler").unlink()
+    stand_in.check(sim_clock.now())
+    assert stand_in.held["server"] == []
+    polled = spooled(data)["server"]
+    assert len(polled) == len(set(polled)) == 4
+    instants = [datetime.fromisoformat(p) for p in polled]
+    assert all(b - a >= timedelta(seconds=INTERVAL) for a, b in pairwise(instants))
+    assert "Dagster takes polls again; the supervisor took 4 meanwhile" in capfd.readouterr().err
+
+
+def test_a_folder_that_refuses_writes_says_why(tmp_path, home):
+    assert folder_refuses_writes(home) is None
+    subprocess.run(["dd", "if=/dev/zero", f"of={home / 'filler'}", "bs=1M"], capture_output=True)
+    assert folder_refuses_writes(home) == "disk full"
+    (home / "filler").unlink()
+    # A failing ext4 disk turns read-only under open files with its mount flags unchanged
+    # ("emergency_ro"): only a write tells.
+    with small_ext4(tmp_path / "disk", unavailable) as disk:
+        (disk / "open").write_text("x")
+        with (disk / "open").open("a"):
+            trigger_disk_error(disk)
+            assert folder_refuses_writes(disk) == "read-only"
+    assert list(home.iterdir()) == []  # the probe leaves nothing behind
