@@ -12,8 +12,8 @@ import pytest
 from tai_assets.analytics.digest import compute_digest
 from tai_assets.analytics.genres import RULES_PATH, RulesError, load_rules, normalise
 from tai_assets.analytics.periods import Period
+from tai_assets.analytics.popularity import world_hours
 from tai_assets.analytics.render import render_markdown
-from tai_assets.common.sql_files import read_sql
 from tai_assets.defs.analytics.genres import (
     GENRE_ASSETS,
     RULES,
@@ -208,9 +208,7 @@ def test_world_hours_count_only_open_time_and_carry_a_count_across_a_closure(tmp
         )
 
         def hours(start, end):
-            rows = conn.execute(
-                read_sql("analytics/world_hours.sql"), {"start": start, "end": end}
-            ).fetchall()
+            rows = world_hours(conn, start, end).rows()
             return {name: (started, pytest.approx(hours)) for name, started, hours in rows}
 
         # Gap: 2 players from h0 to h0.5, 3 to h1, closed until h3, 3 again to h4.

@@ -16,7 +16,7 @@ from tai_assets.analytics.popularity import (
     DEFAULT_WORLD_RULES,
     WorldRules,
     top_worlds,
-    world_session_scores,
+    world_activity,
 )
 from tai_assets.analytics.render import DigestContent, GenreLine, PlayerLine, WorldLine
 from tai_assets.common.sql_files import read_sql
@@ -47,8 +47,9 @@ def compute_digest(
     """
     start, end = period.start_utc, period.end_utc
     players = rank_players(conn, start, end, bots, top_n_players)
-    worlds = top_worlds(world_session_scores(conn, start, end, rules), rules)
-    genres = top_genres(conn, start, end)
+    activity = world_activity(conn, start, end, rules)
+    worlds = top_worlds(activity.scores, rules)
+    genres = top_genres(conn, activity.hours)
     busiest = peak_hours(conn, start, end, period.tz) if period.kind == "week" else []
     peaks = online_peaks(conn, start, end, period.tz, "hour" if period.kind == "day" else "day")
     peak, peak_at = overall_peak(peaks)
@@ -75,15 +76,12 @@ def compute_digest(
     return DigestData(content, players.top, worlds, peaks.select("bucket", "peak_online"))
 
 
-def top_genres(conn, start, end, limit: int = 3) -> list[GenreLine]:
-    """Return the genre tags with the most player-hours in [start, end) (untagged left out;
-    none until `world_tags` has run)."""
+def top_genres(conn, hours: pl.DataFrame, limit: int = 3) -> list[GenreLine]:
+    """Return the genre tags with the most player-hours of `hours` (`world_activity`'s, for
+    the digest's window; untagged left out; none until `world_tags` has run)."""
     tags = conn.sql("SELECT name, tags FROM analytics.world_tags").pl()
     if tags.is_empty():
         return []
-    hours = conn.sql(
-        read_sql("analytics/world_hours.sql"), params={"start": start, "end": end}
-    ).pl()
     ranked = genre_popularity(hours, tags).filter(
         (pl.col("tag") != UNTAGGED) & (pl.col("player_hours") > 0)
     )

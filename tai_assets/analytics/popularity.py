@@ -57,16 +57,27 @@ class WorldRules:
 DEFAULT_WORLD_RULES = WorldRules()
 
 
-def world_session_scores(
-    conn, start: datetime, end: datetime, rules: WorldRules | None = None
-) -> pl.DataFrame:
-    """Return one row per world session starting in [start, end) with its length, peak, number
-    of points and score (columns: ``SCORE_SCHEMA``), computed inside DuckDB
-    (``sql/analytics/world_session_scores.sql``) from ``core.world_sessions`` and
-    ``core.worlds_online``. With ``rules``, only sessions that pass its keep thresholds leave
-    the warehouse: a year's million world points never reach Python.
+HOURS_SCHEMA = {"name": pl.String, "sessions_started": pl.Int64, "player_hours": pl.Float64}
 
-    Sessions without points get peak 0 and score 0.
+
+@dataclass(frozen=True)
+class WorldActivity:
+    """The worlds' activity in a window: ``scores``, one row per world session starting in it
+    (``SCORE_SCHEMA``), and ``hours``, one row per world with a session overlapping it: the
+    sessions started in it and its player-hours (``HOURS_SCHEMA``)."""
+
+    scores: pl.DataFrame
+    hours: pl.DataFrame
+
+
+def world_activity(
+    conn, start: datetime, end: datetime, rules: WorldRules | None = None
+) -> WorldActivity:
+    """Return the worlds' session scores and player-hours in [start, end), computed inside
+    DuckDB (``sql/analytics/world_activity.sql``) from ``core.world_sessions`` and
+    ``core.worlds_online`` in one sweep: both need the worlds' points in time order, and sorting
+    a year's million points is most of the work. With ``rules``, only sessions that pass its
+    keep thresholds leave the warehouse. Sessions without points get peak 0 and score 0.
     """
     keep = {"min_peak": None, "min_score": None, "min_length_hours": None}
     if rules is not None:
@@ -76,8 +87,32 @@ def world_session_scores(
             "min_length_hours": rules.min_length_hours,
         }
     params = {"start": start, "end": end, **keep}
-    frame = conn.sql(read_sql("analytics/world_session_scores.sql"), params=params).pl()
-    return frame.cast(SCORE_SCHEMA) if frame.height else pl.DataFrame(schema=SCORE_SCHEMA)
+    frame = conn.sql(read_sql("analytics/world_activity.sql"), params=params).pl()
+    parts = frame.partition_by("part", as_dict=True, include_key=False) if frame.height else {}
+    scores, hours = parts.get(("session",)), parts.get(("world",))
+    return WorldActivity(
+        scores.select(list(SCORE_SCHEMA)).cast(SCORE_SCHEMA)
+        if scores is not None
+        else pl.DataFrame(schema=SCORE_SCHEMA),
+        hours.select(list(HOURS_SCHEMA)).cast(HOURS_SCHEMA)
+        if hours is not None
+        else pl.DataFrame(schema=HOURS_SCHEMA),
+    )
+
+
+def world_session_scores(
+    conn, start: datetime, end: datetime, rules: WorldRules | None = None
+) -> pl.DataFrame:
+    """Return one row per world session starting in [start, end) with its length, peak, number
+    of points and score (``SCORE_SCHEMA``; see ``world_activity``)."""
+    return world_activity(conn, start, end, rules).scores
+
+
+def world_hours(conn, start: datetime, end: datetime) -> pl.DataFrame:
+    """Return one row per world with a session overlapping [start, end): the sessions started
+    in it and its player-hours, counted only while the world is open (``HOURS_SCHEMA``; see
+    ``world_activity``)."""
+    return world_activity(conn, start, end).hours
 
 
 def top_worlds(scores: pl.DataFrame, rules: WorldRules = DEFAULT_WORLD_RULES) -> pl.DataFrame:

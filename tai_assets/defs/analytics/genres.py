@@ -14,6 +14,7 @@ import polars as pl
 from tai_assets.analytics.genres import UNTAGGED, load_rules, tag_frame
 from tai_assets.analytics.genres import genre_popularity as compute_genre_popularity
 from tai_assets.analytics.plots import bars_png
+from tai_assets.analytics.popularity import world_hours
 from tai_assets.common.markdown import frame_to_markdown, png_image
 from tai_assets.common.sql_files import read_sql
 from tai_assets.defs.analytics.assets import GROUP, OWNERS, table_metadata
@@ -160,19 +161,16 @@ def genre_popularity(
     world is open), with each tag's share of all player-hours."""
     day = period_of(context, "day")
     with warehouse.connect() as conn:
-        world_hours = conn.sql(
-            read_sql("analytics/world_hours.sql"),
-            params={"start": day.start_utc, "end": day.end_utc},
-        ).pl()
+        hours = world_hours(conn, day.start_utc, day.end_utc)
         tags = conn.sql("SELECT name, tags FROM analytics.world_tags").pl()
-    popularity = compute_genre_popularity(world_hours, tags)
+    popularity = compute_genre_popularity(hours, tags)
     frame = popularity.with_columns(day=pl.lit(day.start), computed_at=pl.lit(now_naive()))
     top = popularity.filter(pl.col("tag") != UNTAGGED).head(15)
     yield dg.Output(
         frame,
         metadata={
             "tags": popularity.height,
-            "player_hours": float(world_hours["player_hours"].sum() or 0.0),
+            "player_hours": float(hours["player_hours"].sum() or 0.0),
             "picture": dg.MetadataValue.md(
                 png_image(
                     bars_png(top, "tag", "player_hours", f"player-hours by genre, {day.start}"),
@@ -184,7 +182,7 @@ def genre_popularity(
             ),
         },
     )
-    yield _popularity_check(popularity, world_hours, tags)
+    yield _popularity_check(popularity, hours, tags)
 
 
 GENRE_ASSETS = [world_tags, genre_popularity]

@@ -1,0 +1,129 @@
+-- The worlds' activity in the window [$start, $end), from one sweep of their sessions and points:
+--
+-- part = 'session': one row per world session that starts in the window, with its length, peak,
+--   number of core.worlds_online points and popularity score: the area under
+--   max(0, players − 1) over the hours since the session start by the trapezoid rule, from the
+--   point (0 h, 0 players) (tai_assets/analytics/popularity.py says why). A point belongs to the
+--   session of its world whose [start, end] holds it (a world's sessions never overlap). Only
+--   sessions with peak ≥ $min_peak, score ≥ $min_score and length ≥ $min_length_hours leave
+--   DuckDB (a NULL threshold keeps every session).
+-- part = 'world': one row per world with a session overlapping the window: the sessions that
+--   started in it and its player-hours. Each count lasts until the world's next change point,
+--   counted only while the world has a session (a world that closed holds no players, whatever
+--   its last count was), clipped to the window.
+--
+-- One time order per world of its sessions' starts and ends and its points serves both (sorting
+-- a year's million points is most of the cost). At one instant an end sorts first, then a start,
+-- then a point: a session ending as the next starts leaves the world open, and a point at a
+-- session's start belongs to that session. Counts from before the first session are needed only
+-- as the count it opens with: the last one at or before that instant.
+-- Parameters: $start, $end (naive UTC), $min_peak, $min_score, $min_length_hours.
+WITH sessions AS (
+    SELECT name, session_start, session_end, session_start >= $start AS starts_here
+    FROM core.world_sessions
+    WHERE session_end >= $start AND session_start < $end
+),
+bounds AS (
+    SELECT min(session_start) AS first_start,
+        -- the last instant a point can count: a session starting in the window may end after it
+        greatest(max(session_end) FILTER (WHERE starts_here), $end::TIMESTAMP) AS last_point
+    FROM sessions
+),
+events AS (
+    -- kind 1: a session's start, carrying its [start, end]; 0: its end; 2: a point. A world's
+    -- sessions never overlap, so it is open after an event exactly when the event comes
+    -- before the end of the last session started (a session of length zero is never open).
+    SELECT name, session_start AS ts, 1 AS kind,
+        session_start, session_end, NULL::INTEGER AS players
+    FROM sessions
+    UNION ALL
+    SELECT name, session_end, 0, NULL, NULL, NULL FROM sessions
+    UNION ALL
+    SELECT o.name, o.saved_at, 2, NULL, NULL, o.players
+    FROM core.worlds_online AS o
+    WHERE o.name IN (SELECT name FROM sessions)
+      AND o.saved_at > (SELECT first_start FROM bounds)
+      AND o.saved_at <= (SELECT last_point FROM bounds)
+    UNION ALL
+    SELECT o.name, max(o.saved_at), 2, NULL, NULL, arg_max(o.players, o.saved_at)
+    FROM core.worlds_online AS o
+    WHERE o.name IN (SELECT name FROM sessions)
+      AND o.saved_at <= (SELECT first_start FROM bounds)
+    GROUP BY o.name
+),
+-- Per event: the next event's instant, the last session started, and the last point before.
+swept AS (
+    SELECT name, ts, kind, players,
+        coalesce(lead(ts) OVER w, $end::TIMESTAMP) AS next_ts,
+        last_value(session_start IGNORE NULLS)
+            OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS in_session,
+        last_value(session_end IGNORE NULLS)
+            OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS in_session_end,
+        last_value(CASE WHEN kind = 2 THEN ts END IGNORE NULLS)
+            OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS previous_ts,
+        last_value(players IGNORE NULLS)
+            OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS previous_players
+    FROM events
+    WINDOW w AS (PARTITION BY name ORDER BY ts, kind)
+),
+-- Each point of a session, with its predecessor: the session's previous point or, for the
+-- first one, the session start at 0 players.
+session_points AS (
+    SELECT name, in_session AS session_start, ts, players,
+        CASE WHEN previous_ts >= in_session THEN previous_ts ELSE in_session END
+            AS previous_ts,
+        CASE WHEN previous_ts >= in_session THEN greatest(previous_players - 1, 0) ELSE 0 END
+            AS previous_y
+    FROM swept
+    WHERE kind = 2 AND in_session >= $start AND ts <= in_session_end
+),
+per_session AS (
+    SELECT name, session_start, max(players) AS peak_players, count(*) AS points,
+        sum(
+            (epoch_us(ts) - epoch_us(previous_ts)) / 3.6e9
+            * (greatest(players - 1, 0) + previous_y) / 2.0
+        ) AS score
+    FROM session_points
+    GROUP BY name, session_start
+),
+scored AS (
+    SELECT s.name, s.session_start, s.session_end,
+        (epoch_us(s.session_end) - epoch_us(s.session_start)) / 3.6e9 AS length_hours,
+        coalesce(p.peak_players, 0)::BIGINT AS peak_players,
+        coalesce(p.points, 0)::BIGINT AS points,
+        coalesce(p.score, 0.0)::DOUBLE AS score
+    FROM sessions AS s
+    LEFT JOIN per_session AS p USING (name, session_start)
+    WHERE s.starts_here
+),
+-- The count after an event: a point's own, else the last point's.
+hours AS (
+    SELECT name,
+        sum(
+            coalesce(players, previous_players)
+            * epoch(least(next_ts, $end) - greatest(ts, $start))
+        ) / 3600.0 AS player_hours
+    FROM swept
+    WHERE ts < in_session_end
+      AND coalesce(players, previous_players) IS NOT NULL
+      AND least(next_ts, $end) > greatest(ts, $start)
+    GROUP BY name
+),
+per_world AS (
+    SELECT s.name,
+        count(*) FILTER (WHERE s.starts_here) AS sessions_started,
+        coalesce(max(h.player_hours), 0.0) AS player_hours
+    FROM sessions AS s
+    LEFT JOIN hours AS h USING (name)
+    GROUP BY s.name
+)
+SELECT 'session' AS part, name, session_start, session_end, length_hours, peak_players, points,
+    score, NULL::BIGINT AS sessions_started, NULL::DOUBLE AS player_hours
+FROM scored
+WHERE ($min_peak IS NULL OR peak_players >= $min_peak)
+  AND ($min_score IS NULL OR score >= $min_score)
+  AND ($min_length_hours IS NULL OR length_hours >= $min_length_hours)
+UNION ALL
+SELECT 'world', name, NULL, NULL, NULL, NULL, NULL, NULL, sessions_started, player_hours
+FROM per_world
+ORDER BY part, session_start, name
