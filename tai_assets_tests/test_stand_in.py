@@ -101,6 +101,7 @@ def test_stands_in_while_dagster_home_is_full_and_holds_polls_the_spool_refuses(
     finally:
         remount(data, "rw")
     (home / "filler").unlink()
+    sim_clock.advance(INTERVAL)  # DAGSTER_HOME is tried once per interval
     stand_in.check(sim_clock.now())
     assert stand_in.held["server"] == []
     polled = spooled(data)["server"]

@@ -31,7 +31,6 @@ from tai_assets.sources.samp.client import query_server
 from tai_assets.warehouse.storage_errors import folder_refuses_writes
 
 CHECK_SECONDS = 1.0
-PROBE_SECONDS = 5.0  # how often DAGSTER_HOME is tried with a write
 # Dagster's sensor daemon evaluates sensors at most every 5 s (its MIN_INTERVAL_LOOP_TIME), so
 # shorter poll intervals poll every 5 s: the stand-in keeps the same pace.
 SENSOR_LOOP_SECONDS = 5
@@ -66,10 +65,8 @@ class StandInPoller:
 
     def why_dagster_cannot_poll(self, now: datetime) -> str | None:
         """Return why Dagster's sensors cannot take polls now, or None when they can
-        (DAGSTER_HOME is tried with a write every PROBE_SECONDS)."""
-        probe_due = self.home_probed_at is None or now - self.home_probed_at >= timedelta(
-            seconds=PROBE_SECONDS
-        )
+        (DAGSTER_HOME is tried with a write once per poll interval)."""
+        probe_due = self.home_probed_at is None or now - self.home_probed_at >= self.interval
         if probe_due:
             self.home_state = folder_refuses_writes(self.settings.dagster_home)
             self.home_probed_at = now
