@@ -6,7 +6,8 @@
 --   point (0 h, 0 players) (tai_assets/analytics/popularity.py says why). A point belongs to the
 --   session of its world whose [start, end] holds it (a world's sessions never overlap). Only
 --   sessions with peak ≥ $min_peak, score ≥ $min_score and length ≥ $min_length_hours leave
---   DuckDB (a NULL threshold keeps every session).
+--   DuckDB (a NULL threshold keeps every session); with $best_per_world, only each world's
+--   best of those (highest score, then peak, then earliest start).
 -- part = 'world': one row per world with a session overlapping the window: the sessions that
 --   started in it and its player-hours. Each count lasts until the world's next change point,
 --   counted only while the world has a session (a world that closed holds no players, whatever
@@ -17,7 +18,8 @@
 -- then a point: a session ending as the next starts leaves the world open, and a point at a
 -- session's start belongs to that session. Counts from before the first session are needed only
 -- as the count it opens with: the last one at or before that instant.
--- Parameters: $start, $end (naive UTC), $min_peak, $min_score, $min_length_hours.
+-- Parameters: $start, $end (naive UTC), $min_peak, $min_score, $min_length_hours,
+-- $best_per_world.
 WITH sessions AS (
     SELECT name, session_start, session_end, session_start >= $start AS starts_here
     FROM core.world_sessions
@@ -123,6 +125,10 @@ FROM scored
 WHERE ($min_peak IS NULL OR peak_players >= $min_peak)
   AND ($min_score IS NULL OR score >= $min_score)
   AND ($min_length_hours IS NULL OR length_hours >= $min_length_hours)
+QUALIFY NOT $best_per_world
+    OR row_number() OVER (
+        PARTITION BY name ORDER BY score DESC, peak_players DESC, session_start
+    ) = 1
 UNION ALL
 SELECT 'world', name, NULL, NULL, NULL, NULL, NULL, NULL, sessions_started, player_hours
 FROM per_world

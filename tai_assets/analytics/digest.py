@@ -18,6 +18,7 @@ from tai_assets.analytics.popularity import (
     top_worlds,
     world_activity,
 )
+from tai_assets.analytics.queries import small_frame
 from tai_assets.analytics.render import DigestContent, GenreLine, PlayerLine, WorldLine
 from tai_assets.common.sql_files import read_sql
 
@@ -47,7 +48,7 @@ def compute_digest(
     """
     start, end = period.start_utc, period.end_utc
     players = rank_players(conn, start, end, bots, top_n_players)
-    activity = world_activity(conn, start, end, rules)
+    activity = world_activity(conn, start, end, rules, best_per_world=True)
     worlds = top_worlds(activity.scores, rules)
     genres = top_genres(conn, activity.hours)
     busiest = peak_hours(conn, start, end, period.tz) if period.kind == "week" else []
@@ -79,7 +80,7 @@ def compute_digest(
 def top_genres(conn, hours: pl.DataFrame, limit: int = 3) -> list[GenreLine]:
     """Return the genre tags with the most player-hours of `hours` (`world_activity`'s, for
     the digest's window; untagged left out; none until `world_tags` has run)."""
-    tags = conn.sql("SELECT name, tags FROM analytics.world_tags").pl()
+    tags = small_frame(conn, "SELECT name, tags FROM analytics.world_tags")
     if tags.is_empty():
         return []
     ranked = genre_popularity(hours, tags).filter(
@@ -91,9 +92,8 @@ def top_genres(conn, hours: pl.DataFrame, limit: int = 3) -> list[GenreLine]:
 def peak_hours(conn, start, end, tz: str, limit: int = 3) -> list[tuple[int, int, float]]:
     """Return the local (weekday, hour) with the highest average online in [start, end), with
     that average: the weekly digest's peak hours (the heatmap's query, sql/analytics/)."""
-    cells = conn.sql(
-        read_sql("analytics/online_heatmap.sql"), params={"start": start, "end": end, "tz": tz}
-    ).pl()
+    params = {"start": start, "end": end, "tz": tz}
+    cells = small_frame(conn, read_sql("analytics/online_heatmap.sql"), params)
     ranked = cells.drop_nulls("avg_online").sort(
         ["avg_online", "weekday", "hour"], descending=[True, False, False]
     )

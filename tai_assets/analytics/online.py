@@ -6,6 +6,7 @@ from datetime import datetime
 
 import polars as pl
 
+from tai_assets.analytics.queries import small_frame
 from tai_assets.common.sql_files import read_sql
 
 STEPS_SCHEMA = {
@@ -66,7 +67,7 @@ def online_peaks(conn, start: datetime, end: datetime, tz: str, unit: str) -> pl
     instant it was reached. Computed inside DuckDB (``sql/analytics/online_peaks.sql``), so only
     one row per bucket leaves the warehouse, whatever the number of changes."""
     params = {"start": start, "end": end, "tz": tz, "unit": unit}
-    frame = conn.sql(read_sql("analytics/online_peaks.sql"), params=params).pl()
+    frame = small_frame(conn, read_sql("analytics/online_peaks.sql"), params)
     return frame.cast(PEAKS_SCHEMA) if frame.height else pl.DataFrame(schema=PEAKS_SCHEMA)
 
 

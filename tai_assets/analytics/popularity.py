@@ -14,6 +14,7 @@ from datetime import datetime
 import polars as pl
 
 from tai_assets.analytics.names import is_unsafe_name
+from tai_assets.analytics.queries import small_frame
 from tai_assets.common.sql_files import read_sql
 
 SCORE_SCHEMA = {
@@ -71,13 +72,19 @@ class WorldActivity:
 
 
 def world_activity(
-    conn, start: datetime, end: datetime, rules: WorldRules | None = None
+    conn,
+    start: datetime,
+    end: datetime,
+    rules: WorldRules | None = None,
+    best_per_world: bool = False,
 ) -> WorldActivity:
     """Return the worlds' session scores and player-hours in [start, end), computed inside
     DuckDB (``sql/analytics/world_activity.sql``) from ``core.world_sessions`` and
     ``core.worlds_online`` in one sweep: both need the worlds' points in time order, and sorting
     a year's million points is most of the work. With ``rules``, only sessions that pass its
-    keep thresholds leave the warehouse. Sessions without points get peak 0 and score 0.
+    keep thresholds leave the warehouse; with ``best_per_world``, only each world's best
+    session (highest score, then peak, then earliest), the one a top list can show. Sessions
+    without points get peak 0 and score 0.
     """
     keep = {"min_peak": None, "min_score": None, "min_length_hours": None}
     if rules is not None:
@@ -86,8 +93,8 @@ def world_activity(
             "min_score": rules.min_score,
             "min_length_hours": rules.min_length_hours,
         }
-    params = {"start": start, "end": end, **keep}
-    frame = conn.sql(read_sql("analytics/world_activity.sql"), params=params).pl()
+    params = {"start": start, "end": end, "best_per_world": best_per_world, **keep}
+    frame = small_frame(conn, read_sql("analytics/world_activity.sql"), params)
     parts = frame.partition_by("part", as_dict=True, include_key=False) if frame.height else {}
     scores, hours = parts.get(("session",)), parts.get(("world",))
     return WorldActivity(
