@@ -34,3 +34,14 @@ def postgres_server():
 
     with throwaway_server() as url:
         yield url
+
+
+@pytest.fixture
+def data_mount(tmp_path):
+    """A data folder on a 64 MiB tmpfs of its own: a disk that can really fill or turn
+    read-only (skipped, or failed under TAI_REQUIRE_SERVICES=1, where mounting is impossible)."""
+    from tai_assets_tests.support.deployment import small_tmpfs
+    from tai_assets_tests.support.services import unavailable
+
+    with small_tmpfs(tmp_path / "data", unavailable) as mount:
+        yield mount

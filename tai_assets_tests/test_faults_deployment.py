@@ -33,7 +33,6 @@ from tai_assets_tests.support.deployment import (
     polls_between,
     settle_accounts,
     small_ext4,
-    small_tmpfs,
     tear_down,
     wait_delivered_through,
     wait_first_batches,
@@ -52,13 +51,6 @@ FAULT_SECONDS = 20
 # intervals plus one batch (25 s here). Waiting stops at CATCH_UP_LIMIT.
 CATCH_UP_TARGET = 2 * POLL_EVERY + BATCH * POLL_EVERY
 CATCH_UP_LIMIT = 120
-
-
-@pytest.fixture
-def data_mount(tmp_path):
-    """The data folder, on a tmpfs of its own."""
-    with small_tmpfs(tmp_path / "data", unavailable) as mount:
-        yield mount
 
 
 @pytest.fixture

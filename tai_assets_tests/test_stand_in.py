@@ -19,13 +19,8 @@ INTERVAL = 60
 
 @pytest.fixture
 def home(tmp_path):
+    """DAGSTER_HOME on a tmpfs of its own."""
     with small_tmpfs(tmp_path / "dagster_home", unavailable) as mount:
-        yield mount
-
-
-@pytest.fixture
-def data(tmp_path):
-    with small_tmpfs(tmp_path / "data", unavailable) as mount:
         yield mount
 
 
@@ -56,55 +51,57 @@ def checks(stand_in: StandInPoller, clock, seconds: int, step: int = 10) -> None
         clock.advance(step)
 
 
-def test_stands_in_only_while_the_daemon_or_code_server_is_down(simulator, sim_clock, home, data):
+def test_stands_in_only_while_the_daemon_or_code_server_is_down(
+    simulator, sim_clock, home, data_mount
+):
     _, running = simulator
     children_running = True
-    stand_in = StandInPoller(settings_for(running, home, data), lambda: children_running)
+    stand_in = StandInPoller(settings_for(running, home, data_mount), lambda: children_running)
 
     checks(stand_in, sim_clock, 5 * INTERVAL)
-    assert spooled(data) == {"server": [], "worlds": []}  # Dagster polls: nothing to do
+    assert spooled(data_mount) == {"server": [], "worlds": []}  # Dagster polls: nothing to do
 
     children_running = False
     checks(stand_in, sim_clock, INTERVAL - 10)
-    assert spooled(data) == {"server": [], "worlds": []}  # a restart shorter than an interval
+    assert spooled(data_mount) == {"server": [], "worlds": []}  # a restart shorter than an interval
 
     checks(stand_in, sim_clock, 3 * INTERVAL)
-    taken = spooled(data)
+    taken = spooled(data_mount)
     assert len(taken["server"]) == len(taken["worlds"]) == 3, taken  # one per interval
-    server = PollSpool(data / "spool.sqlite3").recent("server", 1)[0]
+    server = PollSpool(data_mount / "spool.sqlite3").recent("server", 1)[0]
     assert server["status"] == "ok" and server["online"] == len(server["player_names"]) > 0
-    worlds = PollSpool(data / "spool.sqlite3").recent("worlds", 1)[0]
+    worlds = PollSpool(data_mount / "spool.sqlite3").recent("worlds", 1)[0]
     assert worlds["status"] == "ok" and worlds["worlds"]
 
     children_running = True
     checks(stand_in, sim_clock, 3 * INTERVAL)
-    assert spooled(data) == taken
+    assert spooled(data_mount) == taken
 
 
 def test_stands_in_while_dagster_home_is_full_and_holds_polls_the_spool_refuses(
-    simulator, sim_clock, home, data, capfd
+    simulator, sim_clock, home, data_mount, capfd
 ):
     _, running = simulator
-    stand_in = StandInPoller(settings_for(running, home, data, worlds=False), lambda: True)
+    stand_in = StandInPoller(settings_for(running, home, data_mount, worlds=False), lambda: True)
     subprocess.run(["dd", "if=/dev/zero", f"of={home / 'filler'}", "bs=1M"], capture_output=True)
 
     checks(stand_in, sim_clock, 3 * INTERVAL)
-    assert len(spooled(data)["server"]) == 2 and spooled(data)["worlds"] == []
+    assert len(spooled(data_mount)["server"]) == 2 and spooled(data_mount)["worlds"] == []
     assert f"DAGSTER_HOME disk full: {home}" in capfd.readouterr().err
 
     # The data folder turns read-only too: the polls stay in memory until it takes them.
-    remount(data, "ro")
+    remount(data_mount, "ro")
     try:
         checks(stand_in, sim_clock, 2 * INTERVAL)
         assert len(stand_in.held["server"]) == 2
-        assert f"read-only: {data / 'spool.sqlite3'}" in capfd.readouterr().err
+        assert f"read-only: {data_mount / 'spool.sqlite3'}" in capfd.readouterr().err
     finally:
-        remount(data, "rw")
+        remount(data_mount, "rw")
     (home / "filler").unlink()
     sim_clock.advance(INTERVAL)  # DAGSTER_HOME is tried once per interval
     stand_in.check(sim_clock.now())
     assert stand_in.held["server"] == []
-    polled = spooled(data)["server"]
+    polled = spooled(data_mount)["server"]
     assert len(polled) == len(set(polled)) == 4
     instants = [datetime.fromisoformat(p) for p in polled]
     assert all(b - a >= timedelta(seconds=INTERVAL) for a, b in pairwise(instants))
