@@ -11,10 +11,14 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from typing import Any
 
+from tai_assets.sources.samp.client import DEFAULT_BUDGET_S
+
 STRAY_KINDS = ("header", "opcode", "source")
-# Answers to one client socket within this many seconds belong to one poll (a poll lasts at
-# most a few seconds; the kernel hands a closed socket's port to another only rarely sooner).
-POLL_WINDOW_S = 30.0
+# Answers to one client socket within this many seconds of the poll's first answer belong to
+# that poll: tai's client gives up on a poll after DEFAULT_BUDGET_S. A longer window merged
+# two polls whose sockets the kernel gave the same port (once in 727 polls of an hour with
+# four deployments on the machine).
+POLL_WINDOW_S = DEFAULT_BUDGET_S
 
 
 @dataclass
@@ -235,8 +239,8 @@ class Stats:
     ``page_served[page]``: requests answered 200 with data; ``http_requests[path]``;
     ``http_status[status]``; ``udp_requests[opcode]`` (e.g. ``"i"``); ``udp_answers[opcode]``;
     ``udp_polls[opcode]``: answers to a client socket that got no answer of that opcode in the
-    last ``POLL_WINDOW_S`` seconds, i.e. polls rather than datagrams (a poll that re-asks ``i``
-    after the player list, or retries, counts once).
+    ``POLL_WINDOW_S`` seconds since its poll's first one, i.e. polls rather than datagrams (a
+    poll that re-asks ``i`` after the player list, or retries, counts once).
     """
 
     page_requests: Counter = field(default_factory=Counter)
@@ -246,7 +250,7 @@ class Stats:
     udp_requests: Counter = field(default_factory=Counter)
     udp_answers: Counter = field(default_factory=Counter)
     udp_polls: Counter = field(default_factory=Counter)
-    _last_answer: dict = field(default_factory=dict, repr=False)
+    _poll_began: dict = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def bump(self, counter: str, key: Any) -> None:
@@ -256,24 +260,24 @@ class Stats:
 
     def record_udp_answer(self, opcode: str, client: tuple[str, int]) -> None:
         """Count an answer of `opcode` to `client`, and a poll when it is the socket's first
-        answer of that opcode within ``POLL_WINDOW_S``."""
+        answer of that opcode within ``POLL_WINDOW_S`` of the poll's first answer."""
         now = time.monotonic()
         with self._lock:
             self.udp_answers[opcode] += 1
-            last = self._last_answer.get((opcode, client))
-            if last is None or now - last > POLL_WINDOW_S:
+            poll_began = self._poll_began.get((opcode, client))
+            if poll_began is None or now - poll_began > POLL_WINDOW_S:
                 self.udp_polls[opcode] += 1
-            self._last_answer[(opcode, client)] = now
-            if len(self._last_answer) > 10_000:  # forget sockets long closed
+                self._poll_began[(opcode, client)] = now
+            if len(self._poll_began) > 10_000:  # forget sockets long closed
                 cutoff = now - POLL_WINDOW_S
-                self._last_answer = {k: t for k, t in self._last_answer.items() if t > cutoff}
+                self._poll_began = {k: t for k, t in self._poll_began.items() if t > cutoff}
 
     def reset(self) -> None:
         """Zero every counter."""
         with self._lock:
             for name in (
                 "page_requests", "page_served", "http_requests", "http_status",
-                "udp_requests", "udp_answers", "udp_polls", "_last_answer",
+                "udp_requests", "udp_answers", "udp_polls", "_poll_began",
             ):  # fmt: skip
                 getattr(self, name).clear()
 
