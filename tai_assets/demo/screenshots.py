@@ -15,6 +15,7 @@ import contextlib
 import itertools
 import json
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -25,6 +26,8 @@ from pathlib import Path
 
 import httpx
 from websockets.sync.client import connect
+
+from tai_assets.common.procfs import kill_groups, wait_for_groups
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")
 WIDTH, HEIGHT = 1600, 1000
@@ -139,6 +142,7 @@ def browser_tab(browser: str) -> Iterator[DevTools]:
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            process_group=0,  # its helper processes with it, to stop them all
         )
         try:
             port_file = Path(profile) / "DevToolsActivePort"
@@ -156,8 +160,13 @@ def browser_tab(browser: str) -> Iterator[DevTools]:
             finally:
                 tab.socket.close()
         finally:
-            process.terminate()
+            # Chromium's helpers outlive its main process for a moment and still write to the
+            # profile: the folder is removed only once the whole group is gone.
+            kill_groups([process.pid], signal.SIGTERM)
             process.wait(timeout=30)
+            if not wait_for_groups([process.pid], 10):
+                kill_groups([process.pid], signal.SIGKILL)
+                wait_for_groups([process.pid], 10)
 
 
 @dataclass(frozen=True)

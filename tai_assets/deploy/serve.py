@@ -33,7 +33,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tai_assets.common.procfs import is_live, proc_stat
+from tai_assets.common.procfs import group_members, is_live, kill_groups, proc_stat, wait_for_groups
 from tai_assets.deploy.console import relay
 from tai_assets.deploy.stand_in import StandInPoller
 from tai_assets.instance.config import render_instance_config
@@ -88,18 +88,6 @@ def _die_with_parent() -> None:
     """In a child before exec: have the kernel send SIGTERM when the supervisor dies."""
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
-
-
-def group_members(pgid: int) -> list[int]:
-    """Return the live processes (zombies excluded) of process group `pgid`."""
-    members = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        stat = proc_stat(int(entry.name))
-        if is_live(stat) and int(stat[2]) == pgid:
-            members.append(int(entry.name))
-    return members
 
 
 def descendants(pid: int) -> list[int]:
@@ -158,23 +146,6 @@ def stop_processes(processes: list[subprocess.Popen]) -> None:
         wait_for_groups(groups, 10)
     for process in processes:
         process.poll()
-
-
-def kill_groups(groups: list[int], sig: int) -> None:
-    """Send `sig` to every process group of `groups` that still exists."""
-    for pgid in groups:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(pgid, sig)
-
-
-def wait_for_groups(groups: list[int], seconds: float) -> bool:
-    """Wait until no process of `groups` is alive; return whether that happened in time."""
-    deadline = time.monotonic() + seconds
-    while any(group_members(pgid) for pgid in groups):
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.2)
-    return True
 
 
 def kill_leftovers(groups_file: Path) -> list[int]:
