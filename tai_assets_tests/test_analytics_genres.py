@@ -189,8 +189,9 @@ def database(tmp_path) -> str:
 
 
 def test_world_hours_count_only_open_time_and_carry_a_count_across_a_closure(tmp_path):
-    """A world that closes and reopens without a new count keeps its count; a session of
-    length zero is started but holds no time; back-to-back sessions hold every instant."""
+    """A world that closes and reopens without a new count keeps its count, even one set days
+    before; a session of length zero is started but holds no time; back-to-back sessions hold
+    every instant."""
     with connection.connect(str(tmp_path / "w.duckdb")) as conn:
         conn.executemany(
             "INSERT INTO core.world_sessions VALUES (?, ?, ?)",
@@ -200,22 +201,33 @@ def test_world_hours_count_only_open_time_and_carry_a_count_across_a_closure(tmp
                 ("Gap", h(3), h(4)),
                 ("Seam", h(0), h(1)),
                 ("Seam", h(1), h(2)),
+                ("Stale", h(-71), h(-70)),
+                ("Stale", h(0), h(2)),
             ],
         )
         conn.executemany(
             "INSERT INTO core.worlds_online VALUES (?, ?, False, False, ?)",
-            [("Gap", 2, h(-0.5)), ("Gap", 3, h(0.5)), ("Seam", 4, h(0))],
+            [
+                ("Gap", 2, h(-0.5)),
+                ("Gap", 3, h(0.5)),
+                ("Seam", 4, h(0)),
+                ("Stale", 6, h(-72)),
+                ("Stale", 1, h(1)),
+            ],
         )
 
         def hours(start, end):
             rows = world_hours(conn, start, end).rows()
             return {name: (started, pytest.approx(hours)) for name, started, hours in rows}
 
-        # Gap: 2 players from h0 to h0.5, 3 to h1, closed until h3, 3 again to h4.
-        assert hours(h(0), h(5)) == {"Gap": (3, 5.5), "Seam": (2, 8.0)}
+        # Gap: 2 players from h0 to h0.5, 3 to h1, closed until h3, 3 again to h4. Stale: the
+        # 6 counted three days before until h1, then 1.
+        expected = {"Gap": (3, 5.5), "Seam": (2, 8.0), "Stale": (1, 7.0)}
+        assert hours(h(0), h(5)) == expected
         # Clipped to [h0.75, h3.5): Gap 3 × 0.25 + 3 × 0.5 (its sessions at h2 and h3 start in
-        # it); Seam 4 × 1.25.
-        assert hours(h(0.75), h(3.5)) == {"Gap": (2, 2.25), "Seam": (1, 5.0)}
+        # it); Seam 4 × 1.25; Stale 6 × 0.25 + 1 × 1.
+        expected = {"Gap": (2, 2.25), "Seam": (1, 5.0), "Stale": (0, 2.5)}
+        assert hours(h(0.75), h(3.5)) == expected
 
 
 def test_world_tags_and_genre_popularity_on_known_rows(database):

@@ -21,41 +21,63 @@
 -- Parameters: $start, $end (naive UTC), $min_peak, $min_score, $min_length_hours,
 -- $best_per_world.
 WITH sessions AS (
-    SELECT name, session_start, session_end, session_start >= $start AS starts_here
+    -- world: a small number per name, which sorts faster than the name itself
+    SELECT name, dense_rank() OVER (ORDER BY name)::INTEGER AS world,
+        session_start, session_end, session_start >= $start AS starts_here
     FROM core.world_sessions
     WHERE session_end >= $start AND session_start < $end
 ),
+worlds AS (SELECT DISTINCT name, world FROM sessions),
 bounds AS (
     SELECT min(session_start) AS first_start,
         -- the last instant a point can count: a session starting in the window may end after it
         greatest(max(session_end) FILTER (WHERE starts_here), $end::TIMESTAMP) AS last_point
     FROM sessions
 ),
+-- Each world's last point at or before the first session start: the count it opens with. A
+-- day back holds it for almost every world; only the others are looked up further back, so a
+-- month's digest does not aggregate every point of the half year before it.
+recent_opening AS (
+    SELECT name, max(o.saved_at) AS saved_at, arg_max(o.players, o.saved_at) AS players
+    FROM core.worlds_online AS o
+    WHERE o.name IN (SELECT name FROM worlds)
+      AND o.saved_at <= (SELECT first_start FROM bounds)
+      AND o.saved_at > (SELECT first_start FROM bounds) - INTERVAL 1 DAY
+    GROUP BY name
+),
+opening_counts AS (
+    SELECT w.world, r.saved_at, r.players
+    FROM recent_opening AS r
+    JOIN worlds AS w USING (name)
+    UNION ALL
+    SELECT w.world, max(o.saved_at), arg_max(o.players, o.saved_at)
+    FROM core.worlds_online AS o
+    JOIN worlds AS w USING (name)
+    WHERE w.name NOT IN (SELECT name FROM recent_opening)
+      AND o.saved_at <= (SELECT first_start FROM bounds) - INTERVAL 1 DAY
+    GROUP BY w.world
+),
 events AS (
     -- kind 1: a session's start, carrying its [start, end]; 0: its end; 2: a point. A world's
     -- sessions never overlap, so it is open after an event exactly when the event comes
     -- before the end of the last session started (a session of length zero is never open).
-    SELECT name, session_start AS ts, 1 AS kind,
+    SELECT world, session_start AS ts, 1 AS kind,
         session_start, session_end, NULL::INTEGER AS players
     FROM sessions
     UNION ALL
-    SELECT name, session_end, 0, NULL, NULL, NULL FROM sessions
+    SELECT world, session_end, 0, NULL, NULL, NULL FROM sessions
     UNION ALL
-    SELECT o.name, o.saved_at, 2, NULL, NULL, o.players
+    SELECT w.world, o.saved_at, 2, NULL, NULL, o.players
     FROM core.worlds_online AS o
-    WHERE o.name IN (SELECT name FROM sessions)
-      AND o.saved_at > (SELECT first_start FROM bounds)
+    JOIN worlds AS w USING (name)
+    WHERE o.saved_at > (SELECT first_start FROM bounds)
       AND o.saved_at <= (SELECT last_point FROM bounds)
     UNION ALL
-    SELECT o.name, max(o.saved_at), 2, NULL, NULL, arg_max(o.players, o.saved_at)
-    FROM core.worlds_online AS o
-    WHERE o.name IN (SELECT name FROM sessions)
-      AND o.saved_at <= (SELECT first_start FROM bounds)
-    GROUP BY o.name
+    SELECT world, saved_at, 2, NULL, NULL, players FROM opening_counts
 ),
 -- Per event: the next event's instant, the last session started, and the last point before.
 swept AS (
-    SELECT name, ts, kind, players,
+    SELECT world, ts, kind, players,
         coalesce(lead(ts) OVER w, $end::TIMESTAMP) AS next_ts,
         last_value(session_start IGNORE NULLS)
             OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS in_session,
@@ -66,27 +88,39 @@ swept AS (
         last_value(players IGNORE NULLS)
             OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS previous_players
     FROM events
-    WINDOW w AS (PARTITION BY name ORDER BY ts, kind)
+    WINDOW w AS (PARTITION BY world ORDER BY ts, kind)
 ),
--- Each point of a session, with its predecessor: the session's previous point or, for the
--- first one, the session start at 0 players.
-session_points AS (
-    SELECT name, in_session AS session_start, ts, players,
-        CASE WHEN previous_ts >= in_session THEN previous_ts ELSE in_session END
-            AS previous_ts,
-        CASE WHEN previous_ts >= in_session THEN greatest(previous_players - 1, 0) ELSE 0 END
-            AS previous_y
-    FROM swept
-    WHERE kind = 2 AND in_session >= $start AND ts <= in_session_end
-),
+-- One pass over the sweep, per world and session in progress (the last one started; NULL before
+-- the world's first): the session's points, peak and score, and the player-hours of the events
+-- while it is open. A point's predecessor is the session's previous point or, for its first
+-- point, the session start at 0 players. The count after an event is a point's own, else the
+-- last point's.
 per_session AS (
-    SELECT name, session_start, max(players) AS peak_players, count(*) AS points,
+    SELECT world, in_session AS session_start,
+        max(players) FILTER (WHERE is_point) AS peak_players,
+        count(*) FILTER (WHERE is_point) AS points,
         sum(
-            (epoch_us(ts) - epoch_us(previous_ts)) / 3.6e9
-            * (greatest(players - 1, 0) + previous_y) / 2.0
-        ) AS score
-    FROM session_points
-    GROUP BY name, session_start
+            CASE WHEN previous_ts >= in_session
+                THEN (epoch_us(ts) - epoch_us(previous_ts)) / 3.6e9
+                    * (greatest(players - 1, 0) + greatest(previous_players - 1, 0)) / 2.0
+                ELSE (epoch_us(ts) - epoch_us(in_session)) / 3.6e9
+                    * greatest(players - 1, 0) / 2.0
+            END
+        ) FILTER (WHERE is_point) AS score,
+        sum(
+            coalesce(players, previous_players)
+            * epoch(least(next_ts, $end) - greatest(ts, $start))
+        ) FILTER (
+            WHERE ts < in_session_end
+              AND coalesce(players, previous_players) IS NOT NULL
+              AND least(next_ts, $end) > greatest(ts, $start)
+        ) / 3600.0 AS player_hours
+    FROM (
+        SELECT *, kind = 2 AND in_session >= $start AND ts <= in_session_end AS is_point
+        FROM swept
+    )
+    WHERE in_session IS NOT NULL
+    GROUP BY world, in_session
 ),
 scored AS (
     SELECT s.name, s.session_start, s.session_end,
@@ -95,28 +129,15 @@ scored AS (
         coalesce(p.points, 0)::BIGINT AS points,
         coalesce(p.score, 0.0)::DOUBLE AS score
     FROM sessions AS s
-    LEFT JOIN per_session AS p USING (name, session_start)
+    LEFT JOIN per_session AS p USING (world, session_start)
     WHERE s.starts_here
-),
--- The count after an event: a point's own, else the last point's.
-hours AS (
-    SELECT name,
-        sum(
-            coalesce(players, previous_players)
-            * epoch(least(next_ts, $end) - greatest(ts, $start))
-        ) / 3600.0 AS player_hours
-    FROM swept
-    WHERE ts < in_session_end
-      AND coalesce(players, previous_players) IS NOT NULL
-      AND least(next_ts, $end) > greatest(ts, $start)
-    GROUP BY name
 ),
 per_world AS (
     SELECT s.name,
         count(*) FILTER (WHERE s.starts_here) AS sessions_started,
-        coalesce(max(h.player_hours), 0.0) AS player_hours
+        coalesce(sum(p.player_hours), 0.0) AS player_hours
     FROM sessions AS s
-    LEFT JOIN hours AS h USING (name)
+    LEFT JOIN per_session AS p USING (world, session_start)
     GROUP BY s.name
 )
 SELECT 'session' AS part, name, session_start, session_end, length_hours, peak_players, points,
