@@ -71,6 +71,7 @@ POSTGRES_FAULTS = (
 
 
 @pytest.mark.slow
+@pytest.mark.timed
 @pytest.mark.timeout(1500)
 @pytest.mark.parametrize("storage", ["sqlite", "postgres"])
 def test_no_poll_is_lost_or_duplicated_whatever_fails(
