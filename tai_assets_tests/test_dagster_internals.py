@@ -13,43 +13,118 @@ import sys
 import dagster as dg
 import dagster._daemon.controller as controller
 import dagster._grpc.server_watcher as server_watcher
+import grpc._common as grpc_common
 import pytest
 from dagster._grpc.server import DagsterApiServer
 
 from tai_assets.dagster_internals.cli import (
+    GRPC_WAIT,
     POLLING_INTERVALS,
     SCHEMA_CHECKS,
     apply_polling_intervals,
     fork_run_workers,
     remember_schema_checks,
+    slow_uvicorn_ticks,
 )
 from tai_assets.deploy.serve import commands
 
 
-def test_the_pinned_dagster_has_both_constants_and_they_take_tai_values(monkeypatch):
-    monkeypatch.setattr(server_watcher, "WATCH_INTERVAL", server_watcher.WATCH_INTERVAL)
-    monkeypatch.setattr(
-        controller, "RELOAD_WORKSPACE_INTERVAL", controller.RELOAD_WORKSPACE_INTERVAL
-    )
-    assert server_watcher.WATCH_INTERVAL == 1  # Dagster's default, what tai measured against
+def test_the_pinned_dagster_has_the_constants_and_they_take_tai_values(monkeypatch):
+    for module, name, _ in POLLING_INTERVALS:
+        target = __import__(module, fromlist=[name])
+        monkeypatch.setattr(target, name, getattr(target, name))
+    # The defaults tai measured against.
+    assert server_watcher.WATCH_INTERVAL == 1
+    assert controller.DEFAULT_DAEMON_INTERVAL_SECONDS == 30
+    assert grpc_common.MAXIMUM_WAIT_TIMEOUT == 0.1
 
     applied = apply_polling_intervals()
 
     assert applied == [f"{module}.{name}" for module, name, _ in POLLING_INTERVALS]
     assert server_watcher.WATCH_INTERVAL == 10
     assert controller.RELOAD_WORKSPACE_INTERVAL == 240
-    # One failed reload must not exceed the daemon's tolerance for a stale workspace.
+    assert controller.DEFAULT_DAEMON_INTERVAL_SECONDS == 120
+    assert grpc_common.MAXIMUM_WAIT_TIMEOUT == 1.0
+    # One failed reload must not exceed the daemon's tolerance for a stale workspace, and the
+    # backfill daemon's heartbeats (one a loop) must stay well inside the heartbeat tolerance.
     assert controller.RELOAD_WORKSPACE_INTERVAL < controller.DEFAULT_WORKSPACE_FRESHNESS_TOLERANCE
+    tolerance = controller.DEFAULT_DAEMON_HEARTBEAT_TOLERANCE_SECONDS
+    assert tolerance > controller.DEFAULT_DAEMON_INTERVAL_SECONDS * 4
+
+
+def test_the_backfill_daemon_reads_its_interval_when_its_loop_starts():
+    from dagster._daemon import backfill
+
+    source = inspect.getsource(backfill.execute_backfill_iteration_loop)
+    assert "from dagster._daemon.controller import DEFAULT_DAEMON_INTERVAL_SECONDS" in source
+    assert "DEFAULT_DAEMON_INTERVAL_SECONDS - loop_duration" in source
+    # The only other reader is the asset daemon, which tai's instance turns off.
+    daemons = inspect.getsource(controller.create_daemon_of_type)
+    assert daemons.count("DEFAULT_DAEMON_INTERVAL_SECONDS") == 1
+    assert "else DEFAULT_DAEMON_INTERVAL_SECONDS" in daemons
+
+
+def test_a_grpc_wait_still_ends_as_soon_as_its_event_is_set(monkeypatch):
+    import threading
+    import time
+
+    monkeypatch.setattr(grpc_common, "MAXIMUM_WAIT_TIMEOUT", grpc_common.MAXIMUM_WAIT_TIMEOUT)
+    apply_polling_intervals([GRPC_WAIT])
+    event = threading.Event()
+    threading.Timer(0.05, event.set).start()
+    started = time.monotonic()
+    grpc_common.wait(event.wait, event.is_set)
+    assert time.monotonic() - started < 0.5
+
+
+def test_uvicorn_looks_once_a_second_and_still_refreshes_its_date_header():
+    import asyncio
+
+    ticks: list[int] = []
+
+    class Server:
+        async def main_loop(self):
+            raise AssertionError("uvicorn's own loop")
+
+        async def on_tick(self, counter: int) -> bool:
+            ticks.append(counter)
+            return len(ticks) == 3
+
+    assert slow_uvicorn_ticks(Server)
+    assert slow_uvicorn_ticks(Server)  # once
+    started = asyncio.run(_timed(Server().main_loop()))
+    # Every wake-up lands on a whole second, where on_tick refreshes the Date header.
+    assert ticks == [0, 10, 20]
+    assert 1.9 < started < 3.0
+    with pytest.warns(UserWarning, match="main_loop/on_tick"):
+        assert not slow_uvicorn_ticks(type("Other", (), {}))
+
+
+def test_the_pinned_uvicorn_loop_is_the_one_tai_replaces():
+    import uvicorn.server
+
+    main_loop = inspect.getsource(uvicorn.server.Server.main_loop)
+    assert "await asyncio.sleep(0.1)" in main_loop
+    on_tick = inspect.getsource(uvicorn.server.Server.on_tick)
+    assert "counter % 10 == 0" in on_tick
+
+
+async def _timed(coroutine) -> float:
+    import time
+
+    started = time.monotonic()
+    await coroutine
+    return time.monotonic() - started
 
 
 def test_a_missing_constant_is_a_warning_not_a_crash(monkeypatch):
+    for module, name, _ in POLLING_INTERVALS:
+        target = __import__(module, fromlist=[name])
+        monkeypatch.setattr(target, name, getattr(target, name))
     monkeypatch.delattr(server_watcher, "WATCH_INTERVAL")
-    monkeypatch.setattr(
-        controller, "RELOAD_WORKSPACE_INTERVAL", controller.RELOAD_WORKSPACE_INTERVAL
-    )
     with pytest.warns(UserWarning, match="WATCH_INTERVAL not found"):
         applied = apply_polling_intervals()
-    assert applied == ["dagster._daemon.controller.RELOAD_WORKSPACE_INTERVAL"]
+    assert applied == [f"{m}.{n}" for m, n, _ in POLLING_INTERVALS if n != "WATCH_INTERVAL"]
 
 
 class SpawningServer:
