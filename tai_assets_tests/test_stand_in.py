@@ -2,6 +2,7 @@
 DAGSTER_HOME and data folder on small tmpfs disks that are really filled or made read-only."""
 
 import subprocess
+import time
 from datetime import datetime, timedelta
 from itertools import pairwise
 
@@ -24,18 +25,19 @@ def home(tmp_path):
         yield mount
 
 
-def settings_for(running, home, data, *, worlds: bool = True) -> Settings:
-    """Return settings pointing tai at the simulator, `home` and `data`."""
-    return Settings(
-        training_host="127.0.0.1",
-        training_port=running.udp_port,
-        chrono_api_base_url=running.http_base_url,
-        chrono_login="tai" if worlds else None,
-        chrono_token="secret-token" if worlds else None,
-        dagster_home=home,
-        data_dir=data,
-        poll_interval_seconds=INTERVAL,
-    )
+def settings_for(running, home, data, *, worlds: bool = True, **more) -> Settings:
+    """Return settings pointing tai at the simulator, `home` and `data` (`more` overrides)."""
+    values = {
+        "training_host": "127.0.0.1",
+        "training_port": running.udp_port,
+        "chrono_api_base_url": running.http_base_url,
+        "chrono_login": "tai" if worlds else None,
+        "chrono_token": "secret-token" if worlds else None,
+        "dagster_home": home,
+        "data_dir": data,
+        "poll_interval_seconds": INTERVAL,
+    }
+    return Settings(**(values | more))
 
 
 def spooled(data) -> dict[str, list[str]]:
@@ -108,6 +110,63 @@ def test_stands_in_while_dagster_home_is_full_and_holds_polls_the_spool_refuses(
     assert "Dagster takes polls again; the supervisor took 4 meanwhile" in capfd.readouterr().err
 
 
+def test_a_stop_spools_what_is_held_and_counts_what_the_spool_still_refuses(
+    simulator, sim_clock, home, data_mount, capfd
+):
+    _, running = simulator
+    stand_in = StandInPoller(settings_for(running, home, data_mount, worlds=False), lambda: False)
+    checks(stand_in, sim_clock, 2 * INTERVAL)
+    assert len(spooled(data_mount)["server"]) == 1
+    remount(data_mount, "ro")
+    try:
+        checks(stand_in, sim_clock, 2 * INTERVAL)
+        assert len(stand_in.held["server"]) == 2
+        stand_in.stop()
+    finally:
+        remount(data_mount, "rw")
+    err = capfd.readouterr().err
+    assert "2 polls taken during the outage could not be spooled (read-only: " in err
+    assert len(spooled(data_mount)["server"]) == 1
+
+    again = StandInPoller(settings_for(running, home, data_mount, worlds=False), lambda: False)
+    checks(again, sim_clock, 2 * INTERVAL)
+    again.stop()  # the spool takes them: nothing to report
+    assert len(spooled(data_mount)["server"]) == 2
+    assert "could not be spooled" not in capfd.readouterr().err
+
+
+def test_with_a_postgresql_instance_a_full_dagster_home_does_not_stop_the_sensors(
+    simulator, sim_clock, home, data_mount
+):
+    _, running = simulator
+    url = "postgresql+psycopg2://tai:pw@127.0.0.1:1/tai"
+    settings = settings_for(running, home, data_mount, instance="postgres", postgres_url=url)
+    children_running = True
+    stand_in = StandInPoller(settings, lambda: children_running)
+    subprocess.run(["dd", "if=/dev/zero", f"of={home / 'filler'}", "bs=1M"], capture_output=True)
+    checks(stand_in, sim_clock, 3 * INTERVAL)
+    assert spooled(data_mount) == {"server": [], "worlds": []}  # the sensors poll: it does not
+    children_running = False
+    checks(stand_in, sim_clock, 3 * INTERVAL)
+    assert len(spooled(data_mount)["server"]) == 2
+
+
+def test_a_token_no_header_can_carry_is_refused_without_being_quoted(
+    simulator, sim_clock, home, data_mount, capfd
+):
+    _, running = simulator
+    token = "tökén-ünïcode"
+    settings = settings_for(running, home, data_mount, chrono_token=token)
+    stand_in = StandInPoller(settings, lambda: False)
+    checks(stand_in, sim_clock, 3 * INTERVAL)
+    stand_in.stop()
+    worlds = PollSpool(data_mount / "spool.sqlite3").recent("worlds", 10)
+    assert [w["status"] for w in worlds] == ["auth_failed"] * 2
+    assert "non-ASCII" in worlds[0]["error"]
+    seen = capfd.readouterr().err + "".join(str(w) for w in worlds)
+    assert not any(character in seen for character in "öéüï")
+
+
 def test_a_folder_that_refuses_writes_says_why(tmp_path, home):
     assert folder_refuses_writes(home) is None
     subprocess.run(["dd", "if=/dev/zero", f"of={home / 'filler'}", "bs=1M"], capture_output=True)
@@ -121,3 +180,21 @@ def test_a_folder_that_refuses_writes_says_why(tmp_path, home):
             trigger_disk_error(disk)
             assert folder_refuses_writes(disk) == "read-only"
     assert list(home.iterdir()) == []  # the probe leaves nothing behind
+
+
+def test_an_unexpected_error_is_reported_once_by_type_and_place_never_by_message(
+    simulator, home, data_mount, capfd
+):
+    _, running = simulator
+
+    def children_running() -> bool:
+        raise RuntimeError("secret-token")  # a message that could quote a setting
+
+    stand_in = StandInPoller(settings_for(running, home, data_mount), children_running)
+    stand_in.start()
+    time.sleep(3.5)  # three checks, a second apart
+    stand_in.stop()
+    assert not stand_in.thread.is_alive()
+    reports = [line for line in capfd.readouterr().err.splitlines() if "stand-in poller" in line]
+    assert len(reports) == 1 and "RuntimeError at test_stand_in.py:" in reports[0], reports
+    assert "secret-token" not in reports[0]

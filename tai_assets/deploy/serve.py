@@ -351,6 +351,9 @@ def serve() -> int:
         stand_in.start()
         supervisor.supervise_forever()
     finally:
+        # A second Ctrl-C or TERM must not cut the stop short: held polls and children remain.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         if stand_in is not None:
             stand_in.stop()
         supervisor.stop()

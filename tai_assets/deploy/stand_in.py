@@ -19,8 +19,10 @@ daemon or code server that is down.
 
 import sys
 import threading
+import traceback
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from tai_assets.common.clock import utc_now
 from tai_assets.core.polls import server_record, world_record
@@ -67,7 +69,10 @@ class StandInPoller:
         """Return why Dagster's sensors cannot take polls now, or None when they can
         (DAGSTER_HOME is tried with a write once per poll interval)."""
         probe_due = self.home_probed_at is None or now - self.home_probed_at >= self.interval
-        if probe_due:
+        # A PostgreSQL instance keeps nothing in DAGSTER_HOME: its sensors poll with it full.
+        if probe_due and self.settings.instance == "postgres":
+            self.home_state = None
+        elif probe_due:
             self.home_state = folder_refuses_writes(self.settings.dagster_home)
             self.home_probed_at = now
         if self.home_state is not None:
@@ -125,12 +130,14 @@ class StandInPoller:
             if result.retry_after_seconds:
                 self.not_before = answered_at + timedelta(seconds=result.retry_after_seconds)
         self.last_poll[source] = datetime.fromisoformat(record["polled_at"])
-        self.held[source].append(record)
-        self.taken += 1
+        with self.lock:
+            self.held[source].append(record)
+            self.taken += 1
         self.flush_held()
 
-    def flush_held(self) -> None:
-        """Append the polls held in memory to the spool, if it takes them now."""
+    def flush_held(self) -> int:
+        """Append the polls held in memory to the spool, if it takes them now; return how many
+        polls are still held."""
         with self.lock:
             for source, records in self.held.items():
                 if not records:
@@ -144,14 +151,21 @@ class StandInPoller:
                     continue
                 records.clear()
                 self.spool_error = None
+            return sum(len(records) for records in self.held.values())
 
     def run(self) -> None:
         """Check every CHECK_SECONDS until `stop`; an unexpected error is reported, not fatal."""
+        last_error = None
         while not self.stopped.wait(CHECK_SECONDS):
             try:
                 self.check(utc_now())
             except Exception as error:  # the supervisor must outlive any bug here
-                say(f"stand-in poller: {type(error).__name__}: {error}")
+                # Only the type and where: a message could quote a setting, even a secret one.
+                frame = traceback.extract_tb(error.__traceback__)[-1]
+                where = f"{Path(frame.filename).name}:{frame.lineno}"
+                if (type(error), where) != last_error:
+                    say(f"stand-in poller: {type(error).__name__} at {where}")
+                last_error = (type(error), where)
 
     def start(self) -> None:
         """Run `run` in a daemon thread."""
@@ -159,9 +173,14 @@ class StandInPoller:
         self.thread.start()
 
     def stop(self, seconds: float = 15) -> None:
-        """Stop taking polls (a poll in flight ends within its timeouts), and spool what is
-        held: a stop must not drop a poll."""
+        """Stop taking polls (a poll in flight ends within its timeouts) and spool what is
+        held; polls the spool still refuses are counted on the console, never dropped silently."""
         self.stopped.set()
         if self.thread is not None:
             self.thread.join(seconds)
-        self.flush_held()
+        still_held = self.flush_held()
+        if still_held:
+            say(
+                f"{still_held} polls taken during the outage could not be spooled "
+                f"({self.spool_error}) and are lost with this stop"
+            )

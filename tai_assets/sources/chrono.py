@@ -52,8 +52,9 @@ class WorldEntry:
 @dataclass(frozen=True)
 class WorldPollResult:
     """What one poll of `/worlds` gave: `ok` with its worlds, or why not: `auth_failed` (the
-    API refused CHRONO_LOGIN / CHRONO_TOKEN: 401 or 403), `rate_limited` (429; Retry-After in
-    `retry_after_seconds` when the API sent one) or `unreachable` (anything else)."""
+    API refused CHRONO_LOGIN / CHRONO_TOKEN: 401 or 403, or a header cannot carry them),
+    `rate_limited` (429; Retry-After in `retry_after_seconds` when the API sent one) or
+    `unreachable` (anything else)."""
 
     status: Literal["ok", "auth_failed", "rate_limited", "unreachable"]
     worlds: list[WorldEntry] = field(default_factory=list)
@@ -140,9 +141,13 @@ def fetch_worlds(
     started = time.monotonic()
     url = base_url.rstrip("/") + "/worlds"
     try:
-        response = shared_client().get(
-            url, headers={"X-Login": login, "X-Token": token}, timeout=timeout_s
-        )
+        # httpx would raise a UnicodeEncodeError whose message quotes a character of the token.
+        headers = {"X-Login": login.encode("ascii"), "X-Token": token.encode("ascii")}
+    except UnicodeEncodeError:
+        reason = "CHRONO_LOGIN or CHRONO_TOKEN has a non-ASCII character: no HTTP header carries it"
+        return WorldPollResult("auth_failed", error=reason)
+    try:
+        response = shared_client().get(url, headers=headers, timeout=timeout_s)
     except httpx.HTTPError as error:
         return WorldPollResult("unreachable", error=f"{type(error).__name__} for GET {url}")
     latency_ms = (time.monotonic() - started) * 1000

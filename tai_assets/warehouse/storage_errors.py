@@ -61,8 +61,10 @@ def folder_refuses_writes(folder: Path) -> str | None:
         try:
             os.write(handle, bytes(4096))  # a whole block: a full disk refuses it
         finally:
-            os.close(handle)
-            probe.unlink(missing_ok=True)
+            try:
+                os.close(handle)
+            finally:
+                probe.unlink(missing_ok=True)
     except OSError as error:
         if error.errno == errno.ENOSPC:
             return "disk full"
