@@ -99,12 +99,10 @@ def test_a_refused_token_a_run_failed_for_good_and_a_failed_check_are_announced(
         raise RuntimeError("the warehouse is on fire")
 
     @dg.job
-    def ingest_server_polls_job():
+    def ingest_polls_job():
         boom()
 
-    assert not ingest_server_polls_job.execute_in_process(
-        instance=instance, raise_on_error=False
-    ).success
+    assert not ingest_polls_job.execute_in_process(instance=instance, raise_on_error=False).success
 
     @dg.asset(name="daily_activity", check_specs=[DAILY_ACTIVITY_CHECK])
     def broken_activity():
@@ -121,19 +119,19 @@ def test_a_refused_token_a_run_failed_for_good_and_a_failed_check_are_announced(
 
     messages = tick()
     assert texts_with(messages, "refuses CHRONO_LOGIN / CHRONO_TOKEN")
-    assert texts_with(messages, "ingest_server_polls_job failed for good")
+    assert texts_with(messages, "ingest_polls_job failed for good")
     assert texts_with(messages, "check daily_activity:figures_consistent failed")
     assert texts_with(messages, "raw_server_polls is stale")
     assert not texts_with(messages, "raw_world_polls is stale")  # never delivered: starting
     assert tick() == []  # all of it still holds: nothing new to say
 
-    @dg.job(name="ingest_server_polls_job")
+    @dg.job(name="ingest_polls_job")
     def fixed_job():
         dg.op(name="fine")(lambda: None)()
 
     assert fixed_job.execute_in_process(instance=instance).success
     (ended,) = tick()
-    assert ended.startswith("🟢") and "ingest_server_polls_job" in ended
+    assert ended.startswith("🟢") and "ingest_polls_job" in ended
 
 
 def test_alerts_are_off_without_a_chat(tmp_path):

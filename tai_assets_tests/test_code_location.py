@@ -66,7 +66,7 @@ CHECKS = {
     "legacy_history:legacy_snapshots_complete",
 }
 JOBS = {
-    "ingest_server_polls_job", "ingest_world_polls_job", "rebuild_derived_job",
+    "ingest_polls_job", "rebuild_derived_job",
     "polling_checks_job", "players_snapshot_job", "analytics_daily_job", "weekly_digest_job",
     "monthly_digest_job", "yearly_digest_job", "player_retention_job", "purge_old_runs_job",
     "import_history_job", "analytics_refresh_job", "exports_job",

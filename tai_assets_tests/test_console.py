@@ -4,7 +4,7 @@ import io
 
 from tai_assets.deploy.console import console_line, relay
 
-RUN = "ingest_server_polls_job - cd9f2fae-2bf9-405d-80be-666ec23953e1 - 3098"
+RUN = "ingest_polls_job - cd9f2fae-2bf9-405d-80be-666ec23953e1 - 3098"
 COLOUR = "\x1b[32m2026-12-02 08:58:32 +0000\x1b[0m - dagster.code_server - \x1b[34mINFO\x1b[0m - "
 LINES = [
     f"2026-12-02 08:24:01 +0000 - dagster - DEBUG - {RUN} - STEP_START - Started step.",
@@ -24,9 +24,9 @@ LINES = [
 def test_the_console_keeps_a_line_per_run_and_every_problem():
     shown = [line for line in (console_line(line, verbose=False) for line in LINES) if line]
     assert shown == [
-        "tai: run ingest_server_polls_job cd9f2fae succeeded",
+        "tai: run ingest_polls_job cd9f2fae succeeded",
         LINES[3],
-        "tai: run ingest_server_polls_job cd9f2fae FAILED",
+        "tai: run ingest_polls_job cd9f2fae FAILED",
         LINES[6],
         *LINES[7:-1],
     ]

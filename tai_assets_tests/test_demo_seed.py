@@ -68,6 +68,6 @@ def test_the_demo_seed_fills_every_asset_with_real_content(tmp_path, monkeypatch
     with dg.DagsterInstance.get() as instance:
         runs = instance.get_runs()
         assert runs and all(run.status == dg.DagsterRunStatus.SUCCESS for run in runs)
-        assert {"ingest_server_polls_job", "analytics_daily_job", "players_snapshot_job"} <= {
+        assert {"ingest_polls_job", "analytics_daily_job", "players_snapshot_job"} <= {
             run.job_name for run in runs
         }

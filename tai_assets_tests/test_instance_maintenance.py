@@ -39,7 +39,7 @@ from tai_assets.settings import LOCATION_NAME, PROJECT_DIR, Settings
 from tai_assets_tests.support.postgres import fresh_database
 
 T0 = datetime(2026, 1, 5, 18, 0, tzinfo=UTC)
-SERVER = {"tai/kind": "ingest", "tai/source": "server"}
+INGEST = {"tai/kind": "ingest"}
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -73,11 +73,8 @@ def ingest_run(instance: dg.DagsterInstance, first_minute: int) -> str:
     ]
     settings = Settings.from_env()
     PollSpool(settings.spool_path).append("server", polls)
-    job = build_definitions(settings).resolve_job_def("ingest_server_polls_job")
-    result = job.execute_in_process(
-        instance=instance,
-        tags={"tai/source": "server"},
-    )
+    job = build_definitions(settings).resolve_job_def("ingest_polls_job")
+    result = job.execute_in_process(instance=instance, tags={"tai/requested_by": "server"})
     assert result.success
     return result.run_id
 
@@ -106,7 +103,7 @@ def test_thinning_keeps_run_status_and_asset_history_and_drops_run_detail(instan
     ]
 
     between = old_finished + (recent_finished - old_finished) / 2
-    assert thin_succeeded_runs(instance, SERVER, between) == len(detail) > 0
+    assert thin_succeeded_runs(instance, INGEST, between) == len(detail) > 0
 
     assert event_types(instance, old) == {
         DagsterEventType.ASSET_MATERIALIZATION,
@@ -121,10 +118,10 @@ def test_thinning_keeps_run_status_and_asset_history_and_drops_run_detail(instan
         history = instance.fetch_materializations(dg.AssetKey(asset), limit=10).records
         assert [record.run_id for record in history] == [recent, old]
 
-    # Another source's runs are not touched; thinning twice deletes nothing more.
+    # Runs of another kind are not touched; thinning twice deletes nothing more.
     now = datetime.now(UTC)
-    assert thin_succeeded_runs(instance, {**SERVER, "tai/source": "worlds"}, now) == 0
-    assert thin_succeeded_runs(instance, SERVER, between) == 0
+    assert thin_succeeded_runs(instance, {"tai/kind": "checks"}, now) == 0
+    assert thin_succeeded_runs(instance, INGEST, between) == 0
 
 
 def test_purge_deletes_finished_runs_past_the_retention_with_their_events(instance):
@@ -180,7 +177,7 @@ def test_the_daily_purge_job_runs_in_the_code_location(instance):
 
 def in_progress_run(instance: dg.DagsterInstance, status, worker_pid: int | None) -> str:
     """Add a run in `status`, with the engine event naming its worker's pid (if any)."""
-    run = instance.add_run(dg.DagsterRun(job_name="ingest_server_polls_job", status=status))
+    run = instance.add_run(dg.DagsterRun(job_name="ingest_polls_job", status=status))
     if worker_pid is not None:
         instance.report_engine_event(f"Started process for run (pid: {worker_pid}).", run)
     return run.run_id

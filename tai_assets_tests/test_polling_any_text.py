@@ -15,7 +15,7 @@ import duckdb
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tai_assets.defs.polling.jobs import ingest_server_job, ingest_world_job
+from tai_assets.defs.polling.jobs import ingest_job
 from tai_assets.sources.samp.protocol import parse_request
 from tai_assets_tests.support.polling import (
     SERVER_SENSOR,
@@ -142,7 +142,7 @@ def test_server_sensor_records_any_bytes_a_server_sends(tmp_path_factory, hostna
         tmp_path_factory,
         SERVER_SENSOR,
         "server",
-        ingest_server_job,
+        ingest_job,
         "SELECT len(player_names) FROM raw.raw_server_polls",
     )
     assert poll["status"] == "ok" and len(poll["player_names"]) == len(set(poll["player_names"]))
@@ -157,7 +157,7 @@ def test_world_sensor_records_any_string_the_api_sends(tmp_path_factory, world_n
         tmp_path_factory,
         WORLD_SENSOR,
         "worlds",
-        ingest_world_job,
+        ingest_job,
         "SELECT count(*) FROM raw.raw_world_polls",
     )
     assert poll["status"] == "ok" and len(poll["worlds"]) == 2

@@ -10,7 +10,7 @@ import dagster as dg
 import duckdb
 import pytest
 
-from tai_assets.defs.polling.jobs import ingest_server_job, ingest_world_job
+from tai_assets.defs.polling.jobs import ingest_job
 from tai_assets.defs.polling.resources import (
     ChronoApiResource,
     GameServerResource,
@@ -51,7 +51,7 @@ def test_server_sensor_batches_polls_and_its_run_fills_the_warehouse(
         p.name for p in sim.players_online(datetime(2026, 1, 5, 18, 0, tzinfo=UTC))
     )
 
-    assert execute(request, ingest_server_job, resources).success
+    assert execute(request, ingest_job, resources).success
     assert spooled(resources, "server") == []
     with duckdb.connect(database, read_only=True) as conn:
         assert conn.execute("SELECT count(*) FROM raw.raw_server_polls").fetchall() == [(3,)]
@@ -61,9 +61,9 @@ def test_server_sensor_batches_polls_and_its_run_fills_the_warehouse(
     # Re-executing the run (a retry) leaves the warehouse as it was; so does delivering the
     # same polls again, as a run does after an earlier one died before marking them delivered.
     before = snapshot(database)
-    assert execute(request, ingest_server_job, resources).success
+    assert execute(request, ingest_job, resources).success
     resources["spool"].spool().append("server", polls)
-    assert execute(request, ingest_server_job, resources).success
+    assert execute(request, ingest_job, resources).success
     assert snapshot(database) == before and spooled(resources, "server") == []
 
     # A tick that lost the cursor (a daemon killed mid-tick) counts only what is still
@@ -144,9 +144,7 @@ def test_world_sensor_without_credentials_still_purges_its_ticks_once_per_batch(
         "polling": PollingSettings(poll_interval_seconds=60, poll_batch=3),
         "spool": PollSpoolResource(path=str(tmp_path / "spool.sqlite3")),
     }
-    sensors = build_polling_sensors(
-        Settings.from_env(), ingest_server_job, ingest_world_job, resources
-    )
+    sensors = build_polling_sensors(Settings.from_env(), ingest_job, resources)
     cursor, idle = None, []
     with dg.instance_for_test() as instance:
         for _ in range(4):
@@ -175,7 +173,7 @@ def test_world_sensor_batches_and_its_run_writes_worlds_history(simulator, sim_c
     polls = spooled(resources, "worlds")
     assert len(polls) == 2 and all(p["status"] == "ok" and p["worlds"] for p in polls)
     assert "secret-token" not in json.dumps(polls)
-    assert execute(request, ingest_world_job, resources).success
+    assert execute(request, ingest_job, resources).success
     with duckdb.connect(database, read_only=True) as conn:
         names = conn.execute("SELECT DISTINCT name FROM raw.raw_world_polls").fetchall()
         history = conn.execute("SELECT count(*) FROM core.worlds_online").fetchall()[0][0]
@@ -238,29 +236,20 @@ def test_a_poll_is_stamped_when_its_answer_arrives_not_when_it_was_asked(tmp_pat
     assert stamped - asked >= timedelta(seconds=2)  # both `i` and `c` answered 1 s late
 
 
-def test_no_run_is_requested_while_one_of_its_source_waits_to_start(simulator, sim_clock, tmp_path):
+def test_no_run_is_requested_while_an_ingest_run_waits_to_start(simulator, sim_clock, tmp_path):
     """An ingest run that has not started yet (queued, or being launched) takes everything
-    pending when it starts: while it waits (the warehouse locked for an hour, say), batches add
-    no runs to the queue, only polls to the spool; once it has started, the next batch
-    requests a run again. A waiting run of the other source changes nothing."""
+    pending of both sources when it starts: while it waits (the warehouse locked for an hour,
+    say), batches add no runs to the queue, only polls to the spool, whichever sensor asked for
+    it; once it has started, the next batch requests a run again."""
     _sim, running = simulator
     resources = polling_resources(running, str(tmp_path / "w.duckdb"), batch=2)
-    sensors = build_polling_sensors(
-        Settings.from_env(), ingest_server_job, ingest_world_job, resources
-    )
-    tags = {"tai/kind": "ingest", "tai/source": "server"}
+    sensors = build_polling_sensors(Settings.from_env(), ingest_job, resources)
     with dg.instance_for_test() as instance:
         queued = instance.add_run(
             dg.DagsterRun(
-                job_name=ingest_server_job.name, status=dg.DagsterRunStatus.STARTING, tags=tags
-            )
-        )
-        other_source = {**tags, "tai/source": "worlds"}
-        instance.add_run(
-            dg.DagsterRun(
-                job_name=ingest_world_job.name,
+                job_name=ingest_job.name,
                 status=dg.DagsterRunStatus.STARTING,
-                tags=other_source,
+                tags={"tai/kind": "ingest", "tai/requested_by": "worlds"},
             )
         )
         cursor, results = None, []
@@ -296,16 +285,14 @@ def test_a_run_whose_launch_died_does_not_hold_up_the_next_request(
     ever started for it), so it cannot stand for a waiting run forever."""
     _sim, running = simulator
     resources = polling_resources(running, str(tmp_path / "w.duckdb"), batch=1)
-    sensors = build_polling_sensors(
-        Settings.from_env(), ingest_server_job, ingest_world_job, resources
-    )
+    sensors = build_polling_sensors(Settings.from_env(), ingest_job, resources)
     monkeypatch.setattr(dead_runs, "STARTING_TIMEOUT_SECONDS", -1)
     with dg.instance_for_test() as instance:
         stuck = instance.add_run(
             dg.DagsterRun(
-                job_name=ingest_server_job.name,
+                job_name=ingest_job.name,
                 status=dg.DagsterRunStatus.STARTING,
-                tags={"tai/kind": "ingest", "tai/source": "server"},
+                tags={"tai/kind": "ingest", "tai/requested_by": "server"},
             )
         )
         result = sensors[SERVER_SENSOR](dg.build_sensor_context(instance=instance))

@@ -116,12 +116,8 @@ def materialize_history(first: datetime, instance: dg.DagsterInstance) -> None:
 
     settings = current_settings()
     spool = PollSpool(str(settings.spool_path))
-    for job, source in (
-        ("ingest_server_polls_job", "server"),
-        ("ingest_world_polls_job", "worlds"),
-    ):
-        while spool.pending(source, limit=1):
-            _run(defs, job, instance)
+    while spool.pending("server", limit=1) or spool.pending("worlds", limit=1):
+        _run(defs, "ingest_polls_job", instance)
     now = utc_now()
     _run(defs, "analytics_refresh_job", instance)
     for job in ("analytics_daily_job", "weekly_digest_job", "monthly_digest_job"):

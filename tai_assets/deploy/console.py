@@ -2,7 +2,7 @@
 
 Dagster's processes log every step event of every run (about 2,200 lines in 19 minutes of the
 demo). At LOG_LEVEL=DEBUG everything passes. Otherwise the console gets one line per finished
-run ("tai: run ingest_server_polls_job 1a2b3c4d succeeded"), every warning and error, and any
+run ("tai: run ingest_polls_job 1a2b3c4d succeeded"), every warning and error, and any
 line that is not a Dagster log line (tai's own messages, tracebacks), so a problem is never
 hidden; the details of each run stay in the UI. A run waiting its turn for the warehouse's
 file lock is routine and not shown.

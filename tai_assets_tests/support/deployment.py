@@ -449,7 +449,7 @@ def run_job_in_process(env: dict, *jobs: str) -> None:
 
 def drain_spool(env: dict) -> None:
     """Deliver what the spool still holds, as the next deployment's first runs would."""
-    run_job_in_process(env, "ingest_server_polls_job", "ingest_world_polls_job")
+    run_job_in_process(env, "ingest_polls_job")
 
 
 def derived_tables(database: Path) -> dict:

@@ -5,7 +5,7 @@ import dagster as dg
 
 from tai_assets.core.spool import PollSpool
 from tai_assets.defs.polling.assets import POLLING_ASSETS
-from tai_assets.defs.polling.jobs import ingest_server_job, ingest_world_job
+from tai_assets.defs.polling.jobs import ingest_job
 from tai_assets.defs.polling.resources import (
     ChronoApiResource,
     GameServerResource,
@@ -51,9 +51,7 @@ SERVER_SENSOR, WORLD_SENSOR = 0, 1  # positions in what build_polling_sensors re
 
 def tick(which: int, resources: dict, cursor: str | None):
     """Return the result of one tick of a polling sensor (SERVER_SENSOR or WORLD_SENSOR)."""
-    sensors = build_polling_sensors(
-        Settings.from_env(), ingest_server_job, ingest_world_job, resources
-    )
+    sensors = build_polling_sensors(Settings.from_env(), ingest_job, resources)
     return sensors[which](dg.build_sensor_context(cursor=cursor))
 
 

@@ -7,7 +7,7 @@ import dagster as dg
 
 from tai_assets.defs.polling.assets import POLLING_ASSETS
 from tai_assets.defs.polling.checks import POLLING_CHECKS
-from tai_assets.defs.polling.jobs import POLLING_JOBS, ingest_server_job, ingest_world_job
+from tai_assets.defs.polling.jobs import POLLING_JOBS, ingest_job
 from tai_assets.defs.polling.schedules import build_polling_schedules
 from tai_assets.defs.polling.sensors import build_freshness_sensor, build_polling_sensors
 from tai_assets.settings import Settings
@@ -23,7 +23,7 @@ def polling_definitions(
         asset_checks=POLLING_CHECKS,
         jobs=POLLING_JOBS,
         sensors=[
-            *build_polling_sensors(settings, ingest_server_job, ingest_world_job, resources),
+            *build_polling_sensors(settings, ingest_job, resources),
             build_freshness_sensor(settings),
         ],
         schedules=build_polling_schedules(settings),

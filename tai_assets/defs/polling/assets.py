@@ -38,7 +38,6 @@ from tai_assets.warehouse.io_manager import (
 )
 
 OWNERS = ["team:tai"]
-NO_CHANGE = TableChange(pl.DataFrame())
 POLLING_GROUP = "polling"
 # The most polls one run takes from the spool (a backlog drains over successive runs).
 MAX_POLLS_PER_RUN = 5000
@@ -156,8 +155,9 @@ WORLD_SPECS = [
 SPEC_BY_NAME = {spec.name: spec for spec in [*SERVER_SPECS, *WORLD_SPECS]}
 
 
-# A run that finds nothing pending (another run took it) materializes no raw asset: the raw
-# asset's latest materialization keeps naming the newest poll delivered (freshness reads it).
+# A run that finds nothing pending for a source (another run took it, or its polling is off)
+# materializes none of its assets: the raw asset's latest materialization keeps naming the
+# newest poll delivered (freshness reads it).
 
 
 def take_pending(
@@ -195,10 +195,6 @@ def _raw_metadata(frame: pl.DataFrame) -> dict:
     return {**counts, **newest_poll_metadata(frame["polled_at"].to_list())}
 
 
-def _output(name: str, change: TableChange, **metadata) -> dg.Output:
-    return dg.Output(change, output_name=name, metadata=metadata or None)
-
-
 def write_in_batch(conn, name: str, change: TableChange, **metadata) -> dg.Output:
     """Write one output's change inside the batch's transaction; return the Output that
     reports it, to be yielded once the batch has committed (the IO manager writes nothing)."""
@@ -230,9 +226,7 @@ def ingest_server_polls(
     window = batch_window(frame, config.full_rebuild)
     derived = [n for n in ("server_online", "player_sessions") if n in selected]
     if window is None and not config.full_rebuild:
-        context.log.info("No polls pending and no full_rebuild: nothing to derive.")
-        yield from (_output(name, NO_CHANGE) for name in derived)
-        return
+        return  # nothing pending: no write, and no materialization to record
     outputs = []
     with warehouse.transaction() as conn:
         if "raw_server_polls" in selected and frame.height:
@@ -272,9 +266,7 @@ def ingest_world_polls(
     window = batch_window(frame, config.full_rebuild)
     derived = [n for n in ("world_sessions", "worlds_online") if n in selected]
     if window is None and not config.full_rebuild:
-        context.log.info("No polls pending and no full_rebuild: nothing to derive.")
-        yield from (_output(name, NO_CHANGE) for name in derived)
-        return
+        return  # nothing pending: no write, and no materialization to record
     outputs = []
     with warehouse.transaction() as conn:
         if "raw_world_polls" in selected and frame.height:

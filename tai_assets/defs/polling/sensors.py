@@ -104,27 +104,26 @@ def read_cursor(context: dg.SensorEvaluationContext) -> PollingCursor:
 WAITING_STATUSES = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.STARTING]
 
 
-def ingest_run_waiting(instance: dg.DagsterInstance, source: str) -> bool:
-    """Return whether an ingest run of `source` (a sensor's, or a retry of one) is waiting to
-    start. Another request would add nothing but a run that finds the spool empty, and while
-    the warehouse stays locked or full each failing run and its retries would pile up in the
-    queue (an hour-long lock left 248 queued runs)."""
-    tags = {"tai/kind": "ingest", "tai/source": source}
+def ingest_run_waiting(instance: dg.DagsterInstance) -> bool:
+    """Return whether an ingest run (either sensor's, or a retry of one) is waiting to start:
+    it takes both sources' pending polls. Another request would add nothing but a run that
+    finds the spool empty, and while the warehouse stays locked or full each failing run and
+    its retries would pile up in the queue (an hour-long lock left 248 queued runs)."""
+    tags = {"tai/kind": "ingest"}
     return instance.get_runs_count(dg.RunsFilter(tags=tags, statuses=WAITING_STATUSES)) > 0
 
 
 def tidy_instance(
     context: dg.SensorEvaluationContext, source: str, polling: PollingSettings
 ) -> None:
-    """Once per batch: purge the sensor's old ticks, and thin the step detail of its source's
-    succeeded runs (finished within the last day but before the detail retention)."""
+    """Once per batch: purge the sensor's old ticks, and thin the step detail of the succeeded
+    ingest runs (finished within the last day but before the detail retention)."""
     instance = sensor_instance(context)
     if instance is None:
         return  # a bare test context: no instance to tidy
     purge_old_ticks(instance, SENSOR_OF_SOURCE[source], polling.tick_retention_minutes)
     cutoff = utc_now() - timedelta(minutes=polling.run_detail_retention_minutes)
-    tags = {"tai/kind": "ingest", "tai/source": source}
-    thin_succeeded_runs(instance, tags, cutoff, cutoff - timedelta(days=1))
+    thin_succeeded_runs(instance, {"tai/kind": "ingest"}, cutoff, cutoff - timedelta(days=1))
 
 
 def skip_without_polling(
@@ -181,17 +180,21 @@ def spool_and_maybe_request(
         # First, so that a run left STARTING by a process that died does not count as waiting.
         for run_id in fail_dead_runs(instance):
             context.log.warning(f"run {run_id} had lost its worker process; marked failed")
-        if ingest_run_waiting(instance, source):
+        if ingest_run_waiting(instance):
             return dg.SensorResult(
-                skip_reason=f"{summary}; {pending} pending in the spool: an ingest run of "
-                f"{source} is already waiting to start, and it takes them all",
+                skip_reason=f"{summary}; {pending} pending in the spool: an ingest run is "
+                "already waiting to start, and it takes them all",
                 cursor=cursor.encode(),
             )
     tidy_instance(context, source, polling)
     cursor.requested_through = newest
     request = dg.RunRequest(
         run_key=f"{source}:{newest}",
-        tags={"tai/source": source, "tai/polls": str(pending), "tai/spool_through": str(newest)},
+        tags={
+            "tai/requested_by": source,
+            "tai/polls": str(pending),
+            "tai/spool_through": str(newest),
+        },
     )
     return dg.SensorResult(run_requests=[request], cursor=cursor.encode())
 
@@ -224,19 +227,16 @@ def initialized_once(resources: Mapping[str, dg.ConfigurableResource]) -> Callab
 
 
 def build_polling_sensors(
-    settings: Settings,
-    ingest_server_job,
-    ingest_world_job,
-    resources: Mapping[str, dg.ConfigurableResource],
+    settings: Settings, ingest_job, resources: Mapping[str, dg.ConfigurableResource]
 ) -> list[dg.SensorDefinition]:
     """Return the two polling sensors, ticking every TAI_POLL_INTERVAL_SECONDS, using the
     `game_server`, `chrono`, `polling` and `spool` resources of `resources` (the code
-    location's)."""
+    location's); a full batch of either requests `ingest_job`, which takes both sources."""
     resource = initialized_once(resources)
 
     @dg.sensor(
         name=SERVER_SENSOR,
-        job=ingest_server_job,
+        job=ingest_job,
         minimum_interval_seconds=settings.poll_interval_seconds,
         default_status=dg.DefaultSensorStatus.RUNNING,
         description="Polls the game server (UDP query 'i' then 'c') once per tick.",
@@ -257,7 +257,7 @@ def build_polling_sensors(
 
     @dg.sensor(
         name=WORLD_SENSOR,
-        job=ingest_world_job,
+        job=ingest_job,
         minimum_interval_seconds=settings.poll_interval_seconds,
         default_status=dg.DefaultSensorStatus.RUNNING,
         description="Polls the chrono API's /worlds once per tick (needs CHRONO_LOGIN/TOKEN).",
