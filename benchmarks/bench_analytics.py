@@ -137,6 +137,7 @@ FROM (
 
 def generate(database: str, seats: int, players: int, worlds: int, accounts: int) -> dict:
     """Fill a fresh warehouse with a synthetic 2025; return row counts and the time it took."""
+    from tai_assets.core.derive import refresh_world_session_stats
     from tai_assets.warehouse import connection
 
     started = time.monotonic()
@@ -146,6 +147,7 @@ def generate(database: str, seats: int, players: int, worlds: int, accounts: int
             if statement.strip():
                 used = {k: v for k, v in params.items() if f"${k}" in statement}
                 conn.execute(statement, used or None)
+        refresh_world_session_stats(conn, None)  # as the ingest keeps them
         counts = {
             table: conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
             for table in (

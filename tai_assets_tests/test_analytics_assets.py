@@ -9,6 +9,7 @@ import duckdb
 import pytest
 
 from tai_assets.common.clock import use_clock
+from tai_assets.core.derive import refresh_world_session_stats
 from tai_assets.defs.analytics import ANALYTICS_ASSETS
 from tai_assets.defs.analytics.assets import daily_activity, player_retention, session_habits
 from tai_assets.defs.analytics.digests import (
@@ -91,6 +92,7 @@ def database(tmp_path) -> str:
                 ("best.ru", 20, h(5)),
             ],
         )
+        refresh_world_session_stats(conn, None)  # as the ingest does
     return path
 
 

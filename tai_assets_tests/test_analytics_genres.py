@@ -14,6 +14,7 @@ from tai_assets.analytics.genres import RULES_PATH, RulesError, load_rules, norm
 from tai_assets.analytics.periods import Period
 from tai_assets.analytics.popularity import world_hours
 from tai_assets.analytics.render import render_markdown
+from tai_assets.core.derive import refresh_world_session_stats
 from tai_assets.defs.analytics.genres import (
     GENRE_ASSETS,
     RULES,
@@ -185,6 +186,7 @@ def database(tmp_path) -> str:
                 ("Closed DM", 5, False, False, h(0)),
             ],
         )
+        refresh_world_session_stats(conn, None)  # as the ingest does
     return path
 
 
@@ -215,6 +217,7 @@ def test_world_hours_count_only_open_time_and_carry_a_count_across_a_closure(tmp
                 ("Stale", 1, h(1)),
             ],
         )
+        refresh_world_session_stats(conn, None)  # as the ingest does
 
         def hours(start, end):
             rows = world_hours(conn, start, end).rows()

@@ -18,6 +18,7 @@ from tai_assets.analytics.popularity import (
     world_session_scores,
 )
 from tai_assets.analytics.retention import retention
+from tai_assets.core.derive import refresh_world_session_stats
 from tai_assets.warehouse.connection import apply_ddl
 
 MSK = "Europe/Moscow"
@@ -49,6 +50,7 @@ def core_tables(**frames: pl.DataFrame) -> duckdb.DuckDBPyConnection:
         conn.register("frame", frame)
         conn.execute(f"INSERT INTO core.{name} BY NAME SELECT * FROM frame")
         conn.unregister("frame")
+    refresh_world_session_stats(conn, None)  # as the ingest does
     return conn
 
 

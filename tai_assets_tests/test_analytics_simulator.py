@@ -13,6 +13,7 @@ import polars as pl
 import pytest
 
 from tai_assets.analytics.names import is_unsafe_name
+from tai_assets.core.derive import refresh_world_session_stats
 from tai_assets.defs.analytics.assets import daily_activity
 from tai_assets.defs.analytics.digests import daily_digest
 from tai_assets.defs.analytics.resources import AnalyticsSettings, TelegramResource
@@ -101,6 +102,7 @@ def database(simulated, tmp_path_factory) -> str:
             conn.register("rows_in", frame.to_arrow())
             conn.execute(f"INSERT INTO core.{table} ({', '.join(cols)}) SELECT * FROM rows_in")
             conn.unregister("rows_in")
+        refresh_world_session_stats(conn, None)  # as the ingest does
     return path
 
 

@@ -40,6 +40,7 @@ CHECKS = {
     "worlds_online:worlds_online_no_consecutive_duplicates",
     "world_sessions:world_sessions_end_after_start",
     "world_sessions:world_sessions_separated_by_gap",
+    "world_sessions:world_sessions_have_stats",
     "world_sessions:world_sessions_boundaries_are_sightings",
     "players_snapshot:id_unique",
     "players_snapshot:row_count_matches_api_total",

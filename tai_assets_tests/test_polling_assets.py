@@ -151,13 +151,21 @@ def test_rebuild_job_recomputes_what_ingest_derived(resources, tmp_path):
         with duckdb.connect(database, read_only=True) as conn:
             return {
                 t: conn.execute(f"SELECT * FROM core.{t} ORDER BY ALL").fetchall()
-                for t in ("server_online", "player_sessions", "world_sessions", "worlds_online")
+                for t in (
+                    "server_online",
+                    "player_sessions",
+                    "world_sessions",
+                    "worlds_online",
+                    "world_session_stats",
+                )
             }
 
     before = derived()
     with duckdb.connect(database) as conn:  # damage the derived tables
         conn.execute("DELETE FROM core.player_sessions")
         conn.execute("INSERT INTO core.worlds_online VALUES ('Ghost', 1, true, true, now())")
+        conn.execute("DELETE FROM core.world_session_stats")
+    assert before["world_session_stats"]
     defs = dg.Definitions(assets=POLLING_ASSETS, jobs=[rebuild_derived_job], resources=resources)
     assert defs.resolve_job_def("rebuild_derived_job").execute_in_process().success
     assert derived() == before
@@ -191,6 +199,8 @@ def test_checks_pass_on_clean_data_and_fail_on_broken_rules(resources):
             "INSERT INTO core.worlds_online VALUES ('Race', 4, false, true, ?)",
             [(T0 + timedelta(minutes=3)).replace(tzinfo=None)],
         )
+        # Stats left behind by a session that has grown since.
+        conn.execute("UPDATE core.world_session_stats SET session_end = session_start")
         conn.execute(
             "INSERT INTO raw.raw_server_polls (polled_at, status) VALUES (?, 'unreachable')",
             [(T0 + timedelta(days=3)).replace(tzinfo=None)],
@@ -202,6 +212,7 @@ def test_checks_pass_on_clean_data_and_fail_on_broken_rules(resources):
     assert broken["raw_server_polls_unique_and_past"] is False
     worlds = evaluate(database, polling_checks.WORLD_RULES, fresh)
     assert worlds["worlds_online_no_consecutive_duplicates"] is False
+    assert worlds["world_sessions_have_stats"] is False
 
 
 def test_checks_run_as_a_job_and_report_the_freshness_warning(resources):

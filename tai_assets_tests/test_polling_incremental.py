@@ -19,6 +19,7 @@ from tai_assets.core.derive import (
     derive_server_online,
     derive_sessions,
     derive_worlds_online,
+    refresh_world_session_stats,
 )
 from tai_assets.core.polls import server_polls_frame, world_polls_frame
 from tai_assets.legacy.history import SessionGaps
@@ -112,6 +113,9 @@ SERVER_TABLES = {
 WORLD_TABLES = {
     "core.world_sessions": "name, session_start",
     "core.worlds_online": "name, saved_at",
+    # Sums of the same terms, but not always in the same order: equal to 1e-9.
+    "(SELECT * REPLACE (round(score, 9) AS score, round(player_hours, 9) AS player_hours) "
+    "FROM core.world_session_stats)": "name, session_start",
 }
 
 
@@ -129,6 +133,9 @@ def ingest_worlds(conn, records: list[dict], window: Window | None) -> None:
     )
     apply(conn, "core.world_sessions", derive_sessions(conn, WORLD_SESSIONS, window, WORLD_GAP))
     apply(conn, "core.worlds_online", derive_worlds_online(conn, window))
+    refresh_world_session_stats(
+        conn, window.start - timedelta(seconds=WORLD_GAP) if window else None
+    )
 
 
 def window_of(frame: pl.DataFrame) -> Window:

@@ -87,6 +87,24 @@ def test_ddl_creates_every_table_idempotently(tmp_path):
     } <= tables
 
 
+def test_a_warehouse_made_before_the_world_session_stats_gets_them_with_the_ddl(tmp_path):
+    path = str(tmp_path / "w.duckdb")
+    sessions = [("Race", datetime(2026, 1, 5, 12), datetime(2026, 1, 5, 14))]
+    points = [("Race", 3, datetime(2026, 1, 5, 12)), ("Race", 5, datetime(2026, 1, 5, 13))]
+    with duckdb.connect(path) as conn:
+        connection.apply_ddl(conn)
+        conn.executemany("INSERT INTO core.world_sessions VALUES (?, ?, ?)", sessions)
+        conn.executemany("INSERT INTO core.worlds_online VALUES (?, ?, NULL, NULL, ?)", points)
+        conn.execute("DROP TABLE core.world_session_stats")  # as before the table existed
+        connection.apply_ddl(conn)
+        stats = conn.execute(
+            "SELECT name, points, peak_players, score, player_hours FROM core.world_session_stats"
+        ).fetchall()
+    # 3 players for the first hour, then 5: 8 player-hours; the score counts players beyond the
+    # first from the session start: 0 at the first point, then (2 + 4) / 2 over the hour = 3.
+    assert stats == [("Race", 2, 5, pytest.approx(3.0), pytest.approx(8.0))]
+
+
 def test_a_process_applies_the_ddl_only_when_the_warehouse_records_other_texts(
     tmp_path, monkeypatch
 ):

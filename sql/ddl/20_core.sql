@@ -26,6 +26,21 @@ CREATE TABLE IF NOT EXISTS core.world_sessions (
     CHECK (session_end >= session_start)
 );
 
+-- Each world session's points, peak, popularity score and player-hours
+-- (sql/transforms/world_session_stats.sql), written with core.world_sessions and
+-- core.worlds_online in the same transaction: a digest reads a year's sessions instead of
+-- sorting the year's million points.
+CREATE TABLE IF NOT EXISTS core.world_session_stats (
+    name           VARCHAR   NOT NULL,
+    session_start  TIMESTAMP NOT NULL,
+    session_end    TIMESTAMP NOT NULL,
+    points         INTEGER   NOT NULL,
+    peak_players   INTEGER   NOT NULL,
+    score          DOUBLE    NOT NULL,
+    player_hours   DOUBLE    NOT NULL,
+    PRIMARY KEY (name, session_start)
+);
+
 -- A row per world each time its (players, static, ssmp) changes.
 CREATE TABLE IF NOT EXISTS core.worlds_online (
     name      VARCHAR   NOT NULL,

@@ -204,3 +204,35 @@ def derive_worlds_online(conn: duckdb.DuckDBPyConnection, window: Window | None)
         stored = _frame(conn, read_sql("transforms/worlds_online_superseded.sql"), window.params())
     changes = _frame(conn, read_sql("transforms/worlds_online.sql"), window.params())
     return TableChange(changes, stored, replaces_all=stored is None)
+
+
+def refresh_world_session_stats(conn: duckdb.DuckDBPyConnection, since: datetime | None) -> int:
+    """Recompute `core.world_session_stats` for the world sessions that end at or after
+    `since` (None: every session); return how many rows it wrote.
+
+    Call it after writing `core.world_sessions` or `core.worlds_online` in the same
+    transaction, with `since` the window's start less the world session gap: a session ending
+    earlier is farther than the gap from every poll of the window, so neither its points, nor
+    its end, nor the count it opens with can have changed (a session merged into another ended
+    within the gap, so its row goes too).
+    """
+    params = {"since": since}
+    conn.execute(
+        "DELETE FROM core.world_session_stats WHERE $since IS NULL OR session_end >= $since",
+        params,
+    )
+    sql = "INSERT OR REPLACE INTO core.world_session_stats " + read_sql(
+        "transforms/world_session_stats.sql"
+    )
+    ((written,),) = conn.execute(sql, params).fetchall()
+    return int(written)
+
+
+def world_sessions_without_stats(conn: duckdb.DuckDBPyConnection) -> int:
+    """Return how many world sessions have no row in `core.world_session_stats` (all of them in
+    a warehouse made before the table existed)."""
+    ((missing,),) = conn.execute(
+        "SELECT count(*) FROM core.world_sessions "
+        "ANTI JOIN core.world_session_stats USING (name, session_start)"
+    ).fetchall()
+    return int(missing)

@@ -10,6 +10,7 @@ adds what is new. Nothing here commits: the caller holds one transaction for the
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 import duckdb
 
@@ -22,6 +23,7 @@ from tai_assets.core.derive import (
     derive_server_online,
     derive_sessions,
     derive_worlds_online,
+    refresh_world_session_stats,
 )
 from tai_assets.legacy.files import ONLINE, SESSIONS, WORLDS_ONLINE, AttachedFile, LegacyFile
 from tai_assets.legacy.files import WORLD_SESSIONS as WORLD_SESSIONS_FILE
@@ -29,6 +31,8 @@ from tai_assets.legacy.report import TableReport
 from tai_assets.warehouse.connection import scalar
 from tai_assets.warehouse.io_manager import WarehouseTable, write_rows
 
+# The core tables core.world_session_stats is computed from.
+WORLD_STATS_INPUTS = ("core.world_sessions", "core.worlds_online")
 _STAGED = "legacy_staged"
 _CHANGED = "legacy_changed"
 
@@ -173,6 +177,9 @@ def import_history_table(
             change.delete_keys,
         )
         core_rows = change.upsert.height
+        if spec.core_table in WORLD_STATS_INPUTS:
+            since = start - timedelta(seconds=gaps.world_seconds)
+            refresh_world_session_stats(conn, since)
     conn.execute(f"DROP TABLE {_STAGED}")
     conn.execute(f"DROP TABLE {_CHANGED}")
     skipped = read - valid

@@ -152,6 +152,7 @@ def apply_ddl(conn: duckdb.DuckDBPyConnection, files: list[Path] | None = None) 
             conn.execute(path.read_text(encoding="utf-8"))
             applied.append(path.name)
         rebuild_tables_with_changed_checks(conn, files)
+        fill_world_session_stats(conn)
         now = datetime.now(UTC).replace(tzinfo=None)
         for name, checksum in ddl_checksums(files).items():
             conn.execute(
@@ -165,6 +166,20 @@ def apply_ddl(conn: duckdb.DuckDBPyConnection, files: list[Path] | None = None) 
         conn.rollback()
         raise
     return applied
+
+
+def fill_world_session_stats(conn: duckdb.DuckDBPyConnection) -> None:
+    """Compute the stats of the world sessions that have none: a warehouse made before
+    `core.world_session_stats` existed gets them for its whole history, once."""
+    from tai_assets.core.derive import refresh_world_session_stats, world_sessions_without_stats
+
+    tables = {"world_sessions", "worlds_online", "world_session_stats"}
+    ((present,),) = conn.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'core' AND table_name IN ?",
+        [list(tables)],
+    ).fetchall()
+    if present == len(tables) and world_sessions_without_stats(conn):
+        refresh_world_session_stats(conn, None)
 
 
 def ensure_warehouse(conn: duckdb.DuckDBPyConnection, database: str) -> None:

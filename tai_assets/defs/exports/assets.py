@@ -22,12 +22,14 @@ EXPORTS_GROUP = "exports"
 
 @dataclass(frozen=True)
 class Export:
-    """A table to export: its schema, and the partitions and partition column of its asset."""
+    """A table to export: its schema, the partitions and partition column of its asset, and
+    the asset that writes it (when not one of the table's name)."""
 
     table: str
     schema: str
     partitions_def: dg.PartitionsDefinition | None = None
     partition_column: str | None = None
+    written_by: str | None = None
 
     @property
     def asset_name(self) -> str:
@@ -38,6 +40,7 @@ class Export:
 EXPORTS = [
     Export("player_sessions", "core"),
     Export("world_sessions", "core"),
+    Export("world_session_stats", "core", written_by="world_sessions"),
     Export("server_online", "core"),
     Export("worlds_online", "core"),
     Export("players_snapshot", "core", WEEKLY_PARTITIONS, "snapshot_week"),
@@ -64,7 +67,7 @@ EXPORTS = [
 def _export_asset(export: Export) -> dg.AssetsDefinition:
     @dg.asset(
         name=export.asset_name,
-        deps=[export.table],
+        deps=[export.written_by or export.table],
         partitions_def=export.partitions_def,
         io_manager_key=PARQUET_IO_MANAGER,
         group_name=EXPORTS_GROUP,

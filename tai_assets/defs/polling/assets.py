@@ -11,6 +11,7 @@ them, or running batches out of order, leaves the warehouse exactly as a full re
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 
 import dagster as dg
 import polars as pl
@@ -23,6 +24,7 @@ from tai_assets.core.derive import (
     derive_server_online,
     derive_sessions,
     derive_worlds_online,
+    refresh_world_session_stats,
 )
 from tai_assets.core.polls import server_polls_frame, world_polls_frame
 from tai_assets.core.spool import PendingPoll, SpoolUnavailable
@@ -141,7 +143,8 @@ WORLD_SPECS = [
         "core",
         "merge",
         "World sessions by clean name; listings closer than TAI_WORLD_SESSION_GAP_SECONDS are "
-        "one session.",
+        "one session. Each session's points, peak, popularity score and player-hours are kept "
+        "beside it in core.world_session_stats (what the digests read).",
         deps=["raw_world_polls"],
     ),
     _spec(
@@ -272,14 +275,17 @@ def ingest_world_polls(
         if "raw_world_polls" in selected and frame.height:
             metadata = {"polls_in_batch": frame["polled_at"].n_unique(), **_raw_metadata(frame)}
             outputs.append(write_in_batch(conn, "raw_world_polls", TableChange(frame), **metadata))
+        gap = polling.world_session_gap_seconds
         if "world_sessions" in derived:
-            gap = polling.world_session_gap_seconds
             sessions = derive_sessions(conn, WORLD_SESSIONS, window, gap)
             outputs.append(write_in_batch(conn, "world_sessions", sessions))
         if "worlds_online" in derived:
             outputs.append(
                 write_in_batch(conn, "worlds_online", derive_worlds_online(conn, window))
             )
+        if derived:
+            since = window.start - timedelta(seconds=gap) if window else None
+            refresh_world_session_stats(conn, since)
     yield from outputs
     mark_delivered(context, spool, pending)
 
