@@ -37,6 +37,9 @@ DERIVED = (
     "core.player_sessions",
     "core.world_sessions",
     "core.worlds_online",
+    # Sums of the same terms, not always in the same order: equal to 1e-9.
+    "(SELECT * REPLACE (round(score, 9) AS score, round(player_hours, 9) AS player_hours) "
+    "FROM core.world_session_stats)",
 )
 
 
