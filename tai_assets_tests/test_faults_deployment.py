@@ -161,7 +161,7 @@ def test_no_poll_is_lost_or_duplicated_whatever_fails(
     finally:
         stats = tear_down(home, ports, simulator)
 
-    accounting, rebuild_equal = settle_accounts(env, database, stats, tmp_path)
+    accounting, unlike_rebuild = settle_accounts(env, database, stats, tmp_path)
     print("\nfault → seconds until every poll taken so far was in the warehouse")
     for fault, seconds in catch_up.items():
         print(f"  {fault}: {seconds:.1f}")
@@ -178,7 +178,7 @@ def test_no_poll_is_lost_or_duplicated_whatever_fails(
     # while Dagster could not record ticks): at least half of those due.
     assert all(taken >= due / 2 for taken, due in polled_during.values()), polled_during
     assert spool.pending("server") == [] and spool.pending("worlds") == []
-    assert rebuild_equal
+    assert unlike_rebuild == []
     assert unfinished == [], unfinished
     assert left == [], [command_of(pid) for pid in left]
     # The operator is told what happened: a full disk and a read-only folder are named, in

@@ -113,9 +113,7 @@ SERVER_TABLES = {
 WORLD_TABLES = {
     "core.world_sessions": "name, session_start",
     "core.worlds_online": "name, saved_at",
-    # Sums of the same terms, but not always in the same order: equal to 1e-9.
-    "(SELECT * REPLACE (round(score, 9) AS score, round(player_hours, 9) AS player_hours) "
-    "FROM core.world_session_stats)": "name, session_start",
+    "core.world_session_stats": "name, session_start",
 }
 
 

@@ -49,7 +49,8 @@ points AS (
 ),
 inner_seconds AS (
     SELECT c.name, c.session_start,
-        sum(p.players * epoch(least(coalesce(p.next_ts, c.closes), c.closes) - p.ts)) AS seconds
+        sum(p.players * (epoch_us(least(coalesce(p.next_ts, c.closes), c.closes)) - epoch_us(p.ts)))
+            AS player_us
     FROM crossing AS c
     JOIN points AS p ON p.name = c.name AND p.ts > c.opens AND p.ts < c.closes
     GROUP BY c.name, c.session_start
@@ -76,9 +77,10 @@ far_opening AS (
 ),
 crossing_hours AS (
     SELECT c.name, c.session_start,
-        (coalesce(i.seconds, 0)
-            + coalesce(o.players * epoch(least(coalesce(o.next_ts, c.closes), c.closes) - c.opens), 0)
-        ) / 3600.0 AS player_hours
+        (coalesce(i.player_us, 0) + coalesce(
+            o.players * (epoch_us(least(coalesce(o.next_ts, c.closes), c.closes)) - epoch_us(c.opens)),
+            0
+        )) / 3.6e9 AS player_hours
     FROM crossing AS c
     LEFT JOIN inner_seconds AS i USING (name, session_start)
     LEFT JOIN (SELECT * FROM near_opening UNION ALL SELECT * FROM far_opening) AS o

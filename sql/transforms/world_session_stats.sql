@@ -9,6 +9,8 @@
 --     trapezoid rule, from the point (0 h, 0 players) (tai_assets/analytics/popularity.py);
 --   player_hours: the count integrated over [session_start, session_end): a count lasts until
 --     the world's next point, and a session opens with the last count at or before its start.
+-- Both are summed exactly, in microseconds (times players, twice for the trapezoids), and
+-- divided once: the same session gives the same figures whichever batch computed them.
 WITH sessions AS (
     SELECT name, session_start, session_end
     FROM core.world_sessions
@@ -41,14 +43,13 @@ per_session AS (
         max(players) FILTER (WHERE ts <= session_end) AS peak_players,
         sum(
             CASE WHEN previous_ts >= session_start
-                THEN (epoch_us(ts) - epoch_us(previous_ts)) / 3.6e9
-                    * (greatest(players - 1, 0) + greatest(previous_players - 1, 0)) / 2.0
-                ELSE (epoch_us(ts) - epoch_us(session_start)) / 3.6e9
-                    * greatest(players - 1, 0) / 2.0
+                THEN (epoch_us(ts) - epoch_us(previous_ts))
+                    * (greatest(players - 1, 0) + greatest(previous_players - 1, 0))
+                ELSE (epoch_us(ts) - epoch_us(session_start)) * greatest(players - 1, 0)
             END
-        ) FILTER (WHERE ts <= session_end) AS score,
-        sum(players * epoch(least(coalesce(next_ts, session_end), session_end) - ts))
-            FILTER (WHERE ts > session_start AND ts < session_end) AS inner_seconds
+        ) FILTER (WHERE ts <= session_end) AS score_us2,
+        sum(players * (epoch_us(least(coalesce(next_ts, session_end), session_end)) - epoch_us(ts)))
+            FILTER (WHERE ts > session_start AND ts < session_end) AS inner_us
     FROM placed
     GROUP BY name, session_start
 ),
@@ -76,15 +77,15 @@ far_opening AS (
 ),
 opening AS (
     SELECT name, session_start,
-        players * epoch(least(coalesce(next_ts, session_end), session_end) - session_start)
-            AS seconds
+        players * (epoch_us(least(coalesce(next_ts, session_end), session_end))
+            - epoch_us(session_start)) AS opening_us
     FROM (SELECT * FROM near_opening UNION ALL SELECT * FROM far_opening)
 )
 SELECT s.name, s.session_start, s.session_end,
     coalesce(p.points, 0)::INTEGER AS points,
     coalesce(p.peak_players, 0)::INTEGER AS peak_players,
-    coalesce(p.score, 0.0)::DOUBLE AS score,
-    ((coalesce(p.inner_seconds, 0) + coalesce(o.seconds, 0)) / 3600.0)::DOUBLE AS player_hours
+    (coalesce(p.score_us2, 0) / 7.2e9)::DOUBLE AS score,
+    ((coalesce(p.inner_us, 0) + coalesce(o.opening_us, 0)) / 3.6e9)::DOUBLE AS player_hours
 FROM sessions AS s
 LEFT JOIN per_session AS p USING (name, session_start)
 LEFT JOIN opening AS o USING (name, session_start)
