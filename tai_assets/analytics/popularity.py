@@ -79,12 +79,12 @@ def world_activity(
     best_per_world: bool = False,
 ) -> WorldActivity:
     """Return the worlds' session scores and player-hours in [start, end), computed inside
-    DuckDB (``sql/analytics/world_activity.sql``) from ``core.world_sessions`` and
-    ``core.worlds_online`` in one sweep: both need the worlds' points in time order, and sorting
-    a year's million points is most of the work. With ``rules``, only sessions that pass its
-    keep thresholds leave the warehouse; with ``best_per_world``, only each world's best
-    session (highest score, then peak, then earliest), the one a top list can show. Sessions
-    without points get peak 0 and score 0.
+    DuckDB (``sql/analytics/world_activity.sql``) from each session's stats kept at ingest
+    (``core.world_session_stats``); only the sessions crossing an edge of the window are
+    integrated from their ``core.worlds_online`` points, so a year does not sort a million.
+    With ``rules``, only sessions that pass its keep thresholds leave the warehouse; with
+    ``best_per_world``, only each world's best session (highest score, then peak, then
+    earliest), the one a top list can show. Sessions without points get peak 0 and score 0.
     """
     keep = {"min_peak": None, "min_score": None, "min_length_hours": None}
     if rules is not None:
