@@ -150,7 +150,7 @@ def test_world_sensor_without_credentials_still_purges_its_ticks_once_per_batch(
         for _ in range(4):
             context = dg.build_sensor_context(cursor=cursor, instance=instance)
             cursor = sensors[WORLD_SENSOR](context).cursor
-            idle.append(PollingCursor.decode(cursor).idle_ticks)
+            idle.append(PollingCursor.decode(cursor).ticks_since_purge)
     assert idle == [1, 2, 0, 1]  # the third tick purged and started counting again
 
 
@@ -270,6 +270,9 @@ def test_no_run_is_requested_while_an_ingest_run_waits_to_start(simulator, sim_c
             dg.build_sensor_context(cursor=cursor, instance=instance)
         )
     assert [len(r.run_requests) for r in results] == [0, 0, 0, 0]
+    # Requesting no run, the sensor still purges its old ticks once per batch of ticks.
+    purges = [PollingCursor.decode(r.cursor).ticks_since_purge for r in results]
+    assert purges == [1, 0, 1, 0]
     assert "1/2 polls since" in results[0].skip_reason.skip_message
     for result in results[1:]:
         assert "already waiting to start" in result.skip_reason.skip_message

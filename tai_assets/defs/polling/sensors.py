@@ -53,13 +53,13 @@ SENSOR_OF_SOURCE = {"server": SERVER_SENSOR, "worlds": WORLD_SENSOR}
 @dataclass
 class PollingCursor:
     """What a polling sensor remembers between ticks: the newest spool entry it requested a
-    run for, polls it took that the spool could not store yet, how many ticks it skipped
-    without polling since it last purged its old ticks, and (after a 429 with Retry-After) the
-    instant before which it must not poll."""
+    run for, polls it took that the spool could not store yet, how many ticks it made since it
+    last purged its old ticks, and (after a 429 with Retry-After) the instant before which it
+    must not poll."""
 
     requested_through: int = 0
     unspooled: list[dict] = field(default_factory=list)
-    idle_ticks: int = 0
+    ticks_since_purge: int = 0
     not_before: str | None = None
 
     def encode(self) -> str:
@@ -68,7 +68,7 @@ class PollingCursor:
             {
                 "requested_through": self.requested_through,
                 "unspooled": encode_pending(self.unspooled),
-                "idle_ticks": self.idle_ticks,
+                "ticks_since_purge": self.ticks_since_purge,
                 "not_before": self.not_before,
             }
         )
@@ -82,7 +82,7 @@ class PollingCursor:
         return cls(
             int(state.get("requested_through", 0)),
             decode_pending(state.get("unspooled")),
-            int(state.get("idle_ticks", 0)),
+            int(state.get("ticks_since_purge", state.get("idle_ticks", 0))),
             state.get("not_before"),
         )
 
@@ -126,18 +126,29 @@ def tidy_instance(
     thin_succeeded_runs(instance, {"tai/kind": "ingest"}, cutoff, cutoff - timedelta(days=1))
 
 
-def skip_without_polling(
-    context: dg.SensorEvaluationContext, source: str, polling: PollingSettings, reason: str
-) -> dg.SensorResult:
-    """Return a skipped tick that took no poll (world polling off); every TAI_POLL_BATCH such
-    ticks it purges the sensor's old ticks, which a polling sensor does once per batch."""
-    cursor = read_cursor(context)
-    cursor.idle_ticks += 1
-    if cursor.idle_ticks >= polling.poll_batch:
+def purge_ticks_now_and_then(
+    context: dg.SensorEvaluationContext,
+    cursor: PollingCursor,
+    source: str,
+    polling: PollingSettings,
+) -> None:
+    """Count a tick that requested no run; every TAI_POLL_BATCH of them, purge the sensor's old
+    ticks (a run request purges them too). Either sensor's batch starts the run that takes
+    both sources, so one sensor may seldom request one: it must not keep every tick."""
+    cursor.ticks_since_purge += 1
+    if cursor.ticks_since_purge >= polling.poll_batch:
         instance = sensor_instance(context)
         if instance is not None:
             purge_old_ticks(instance, SENSOR_OF_SOURCE[source], polling.tick_retention_minutes)
-        cursor.idle_ticks = 0
+        cursor.ticks_since_purge = 0
+
+
+def skip_without_polling(
+    context: dg.SensorEvaluationContext, source: str, polling: PollingSettings, reason: str
+) -> dg.SensorResult:
+    """Return a skipped tick that took no poll (world polling off, or a Retry-After)."""
+    cursor = read_cursor(context)
+    purge_ticks_now_and_then(context, cursor, source, polling)
     return dg.SensorResult(skip_reason=reason, cursor=cursor.encode())
 
 
@@ -170,6 +181,7 @@ def spool_and_maybe_request(
         return dg.SensorResult(skip_reason=message, cursor=cursor.encode())
     cursor.unspooled = []
     if new < polling.poll_batch:
+        purge_ticks_now_and_then(context, cursor, source, polling)
         return dg.SensorResult(
             skip_reason=f"{summary}; {new}/{polling.poll_batch} polls since the last run "
             f"request, {pending} pending in the spool",
@@ -181,12 +193,14 @@ def spool_and_maybe_request(
         for run_id in fail_dead_runs(instance):
             context.log.warning(f"run {run_id} had lost its worker process; marked failed")
         if ingest_run_waiting(instance):
+            purge_ticks_now_and_then(context, cursor, source, polling)
             return dg.SensorResult(
                 skip_reason=f"{summary}; {pending} pending in the spool: an ingest run is "
                 "already waiting to start, and it takes them all",
                 cursor=cursor.encode(),
             )
     tidy_instance(context, source, polling)
+    cursor.ticks_since_purge = 0
     cursor.requested_through = newest
     request = dg.RunRequest(
         run_key=f"{source}:{newest}",
