@@ -236,16 +236,22 @@ def test_a_poll_is_stamped_when_its_answer_arrives_not_when_it_was_asked(tmp_pat
     assert stamped - asked >= timedelta(seconds=2)  # both `i` and `c` answered 1 s late
 
 
-def test_no_run_is_requested_while_an_ingest_run_waits_to_start(simulator, sim_clock, tmp_path):
-    """An ingest run that has not started yet (queued, or being launched) takes everything
-    pending of both sources when it starts: while it waits (the warehouse locked for an hour,
-    say), batches add no runs to the queue, only polls to the spool, whichever sensor asked for
-    it; once it has started, the next batch requests a run again."""
+def test_no_run_is_requested_while_an_ingest_run_is_in_progress(simulator, sim_clock, tmp_path):
+    """An ingest run queued, being launched or running takes (or took) what was pending of both
+    sources when it started: while it is in progress (the warehouse locked for an hour, say),
+    batches add no runs to the queue, only polls to the spool, whichever sensor asked for it;
+    once it has ended, the next batch requests a run again, for every poll left pending."""
     _sim, running = simulator
     resources = polling_resources(running, str(tmp_path / "w.duckdb"), batch=2)
     sensors = build_polling_sensors(Settings.from_env(), ingest_job, resources)
+
+    def event(run: dg.DagsterRun, event_type: dg.DagsterEventType) -> None:
+        instance.handle_run_event(
+            run.run_id, dg.DagsterEvent(event_type_value=event_type.value, job_name=run.job_name)
+        )
+
     with dg.instance_for_test() as instance:
-        queued = instance.add_run(
+        in_progress = instance.add_run(
             dg.DagsterRun(
                 job_name=ingest_job.name,
                 status=dg.DagsterRunStatus.STARTING,
@@ -253,32 +259,29 @@ def test_no_run_is_requested_while_an_ingest_run_waits_to_start(simulator, sim_c
             )
         )
         cursor, results = None, []
-        for _ in range(4):
+        for tick in range(6):
+            if tick == 4:
+                event(in_progress, dg.DagsterEventType.RUN_START)  # it reads the spool
             result = sensors[SERVER_SENSOR](
                 dg.build_sensor_context(cursor=cursor, instance=instance)
             )
             results.append(result)
             cursor = result.cursor
             sim_clock.advance(60)
-        instance.handle_run_event(  # the queued run starts (and reads the spool)
-            queued.run_id,
-            dg.DagsterEvent(
-                event_type_value=dg.DagsterEventType.RUN_START.value, job_name=queued.job_name
-            ),
-        )
-        after_start = sensors[SERVER_SENSOR](
+        event(in_progress, dg.DagsterEventType.RUN_SUCCESS)
+        after_end = sensors[SERVER_SENSOR](
             dg.build_sensor_context(cursor=cursor, instance=instance)
         )
-    assert [len(r.run_requests) for r in results] == [0, 0, 0, 0]
+    assert [len(r.run_requests) for r in results] == [0] * 6
     # Requesting no run, the sensor still purges its old ticks once per batch of ticks.
     purges = [PollingCursor.decode(r.cursor).ticks_since_purge for r in results]
-    assert purges == [1, 0, 1, 0]
+    assert purges == [1, 0, 1, 0, 1, 0]
     assert "1/2 polls since" in results[0].skip_reason.skip_message
     for result in results[1:]:
-        assert "already waiting to start" in result.skip_reason.skip_message
-    assert "4 pending" in results[3].skip_reason.skip_message
-    (request,) = after_start.run_requests
-    assert request.tags["tai/polls"] == "5"  # every poll since, in one request
+        assert "an ingest run is in progress" in result.skip_reason.skip_message
+    assert "6 pending" in results[5].skip_reason.skip_message
+    (request,) = after_end.run_requests
+    assert request.tags["tai/polls"] == "7"  # every poll since, in one request
 
 
 def test_a_run_whose_launch_died_does_not_hold_up_the_next_request(

@@ -97,20 +97,26 @@ def read_cursor(context: dg.SensorEvaluationContext) -> PollingCursor:
         return PollingCursor()
 
 
-# A run in these states has not read the spool yet: when it starts, it takes every poll
-# pending then. (A started run may already have read it. A run STARTING for good, its launch
-# dead, is failed by `fail_dead_runs`; NOT_STARTED is not counted, as nothing would fail one
-# that stayed so.)
-WAITING_STATUSES = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.STARTING]
+# An ingest run in these states takes, or has taken, what is pending of both sources; polls
+# spooled after it read the spool wait for the next batch. (A run whose worker died is failed
+# by `fail_dead_runs` first; NOT_STARTED is not counted, as nothing would fail one that stayed
+# so.)
+IN_PROGRESS_STATUSES = [
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+]
 
 
-def ingest_run_waiting(instance: dg.DagsterInstance) -> bool:
-    """Return whether an ingest run (either sensor's, or a retry of one) is waiting to start:
-    it takes both sources' pending polls. Another request would add nothing but a run that
-    finds the spool empty, and while the warehouse stays locked or full each failing run and
-    its retries would pile up in the queue (an hour-long lock left 248 queued runs)."""
+def ingest_run_in_progress(instance: dg.DagsterInstance) -> bool:
+    """Return whether an ingest run (either sensor's, or a retry of one) is queued, starting or
+    running. Another request would add nothing but a run that finds a poll or two: the two
+    sensors fill their batches at about the same time, and the second would otherwise ask for
+    a run while the first one's is ingesting. While the warehouse stays locked or full, each
+    failing run and its retries would pile up in the queue (an hour-long lock left 248 queued
+    runs)."""
     tags = {"tai/kind": "ingest"}
-    return instance.get_runs_count(dg.RunsFilter(tags=tags, statuses=WAITING_STATUSES)) > 0
+    return instance.get_runs_count(dg.RunsFilter(tags=tags, statuses=IN_PROGRESS_STATUSES)) > 0
 
 
 def tidy_instance(
@@ -189,14 +195,14 @@ def spool_and_maybe_request(
         )
     instance = sensor_instance(context)
     if instance is not None:
-        # First, so that a run left STARTING by a process that died does not count as waiting.
+        # First, so that a run whose worker died does not count as in progress.
         for run_id in fail_dead_runs(instance):
             context.log.warning(f"run {run_id} had lost its worker process; marked failed")
-        if ingest_run_waiting(instance):
+        if ingest_run_in_progress(instance):
             purge_ticks_now_and_then(context, cursor, source, polling)
             return dg.SensorResult(
                 skip_reason=f"{summary}; {pending} pending in the spool: an ingest run is "
-                "already waiting to start, and it takes them all",
+                "in progress; what it does not take waits for the next batch",
                 cursor=cursor.encode(),
             )
     tidy_instance(context, source, polling)
