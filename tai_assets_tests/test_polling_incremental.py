@@ -131,9 +131,7 @@ def ingest_worlds(conn, records: list[dict], window: Window | None) -> None:
     )
     apply(conn, "core.world_sessions", derive_sessions(conn, WORLD_SESSIONS, window, WORLD_GAP))
     apply(conn, "core.worlds_online", derive_worlds_online(conn, window))
-    refresh_world_session_stats(
-        conn, window.start - timedelta(seconds=WORLD_GAP) if window else None
-    )
+    refresh_world_session_stats(conn, window, WORLD_GAP)
 
 
 def window_of(frame: pl.DataFrame) -> Window:

@@ -206,16 +206,19 @@ def derive_worlds_online(conn: duckdb.DuckDBPyConnection, window: Window | None)
     return TableChange(changes, stored, replaces_all=stored is None)
 
 
-def refresh_world_session_stats(conn: duckdb.DuckDBPyConnection, since: datetime | None) -> int:
-    """Recompute `core.world_session_stats` for the world sessions that end at or after
-    `since` (None: every session); return how many rows it wrote.
+def refresh_world_session_stats(
+    conn: duckdb.DuckDBPyConnection, window: Window | None, gap_seconds: int = 0
+) -> int:
+    """Recompute `core.world_session_stats` for what new world polls or history in `window`
+    (None: everything) can change; return how many rows it wrote.
 
     Call it after writing `core.world_sessions` or `core.worlds_online` in the same
-    transaction, with `since` the window's start less the world session gap: a session ending
-    earlier is farther than the gap from every poll of the window, so neither its points, nor
-    its end, nor the count it opens with can have changed (a session merged into another ended
-    within the gap, so its row goes too).
+    transaction, with the world session gap: a session ending before the window's start less
+    the gap is farther than the gap from every new row, so neither its points, nor its end, nor
+    the count it opens with can have changed (a session merged into another ended within the
+    gap, so its row goes too).
     """
+    since = None if window is None else window.start - timedelta(seconds=gap_seconds)
     params = {"since": since}
     conn.execute(
         "DELETE FROM core.world_session_stats WHERE $since IS NULL OR session_end >= $since",

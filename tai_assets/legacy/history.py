@@ -10,7 +10,6 @@ adds what is new. Nothing here commits: the caller holds one transaction for the
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
 
 import duckdb
 
@@ -168,7 +167,8 @@ def import_history_table(
     ).fetchall()
     core_rows = 0
     if changed:
-        change = spec.derive(conn, Window(start, end), gaps)
+        window = Window(start, end)
+        change = spec.derive(conn, window, gaps)
         write_rows(
             conn,
             WarehouseTable.named(spec.core_table),
@@ -178,8 +178,7 @@ def import_history_table(
         )
         core_rows = change.upsert.height
         if spec.core_table in WORLD_STATS_INPUTS:
-            since = start - timedelta(seconds=gaps.world_seconds)
-            refresh_world_session_stats(conn, since)
+            refresh_world_session_stats(conn, window, gaps.world_seconds)
     conn.execute(f"DROP TABLE {_STAGED}")
     conn.execute(f"DROP TABLE {_CHANGED}")
     skipped = read - valid

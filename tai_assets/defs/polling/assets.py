@@ -11,7 +11,6 @@ them, or running batches out of order, leaves the warehouse exactly as a full re
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
 
 import dagster as dg
 import polars as pl
@@ -284,8 +283,7 @@ def ingest_world_polls(
                 write_in_batch(conn, "worlds_online", derive_worlds_online(conn, window))
             )
         if derived:
-            since = window.start - timedelta(seconds=gap) if window else None
-            refresh_world_session_stats(conn, since)
+            refresh_world_session_stats(conn, window, gap)
     yield from outputs
     mark_delivered(context, spool, pending)
 
