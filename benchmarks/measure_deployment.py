@@ -28,6 +28,7 @@ from collections import Counter
 from contextlib import closing
 from pathlib import Path
 
+from tai_assets.settings import Settings
 from tai_assets.simulator.launch import start_process, tai_environment
 from tai_assets_tests.support.ports import free_port
 
@@ -219,7 +220,7 @@ def main() -> None:
     # Past TAI_TICK_RETENTION_MINUTES, so that the window sees ticks purged as fast as made.
     parser.add_argument("--warmup-minutes", type=float, default=16)
     parser.add_argument("--interval", type=int, default=60)
-    parser.add_argument("--batch", type=int, default=10)
+    parser.add_argument("--batch", type=int, default=Settings.model_fields["poll_batch"].default)
     parser.add_argument("--instance", choices=["sqlite", "postgres"], default="sqlite")
     args = parser.parse_args()
     if args.instance == "postgres":

@@ -56,7 +56,7 @@ class Settings(BaseSettings):
 
     # Polling
     poll_interval_seconds: int = _env("TAI_POLL_INTERVAL_SECONDS", default=60, ge=1)
-    poll_batch: int = _env("TAI_POLL_BATCH", default=10, ge=1)
+    poll_batch: int = _env("TAI_POLL_BATCH", default=20, ge=1)
     player_session_gap_seconds: int = _env("TAI_PLAYER_SESSION_GAP_SECONDS", default=2700, ge=1)
     world_session_gap_seconds: int = _env("TAI_WORLD_SESSION_GAP_SECONDS", default=1800, ge=1)
     freshness_minutes: int = _env("TAI_FRESHNESS_MINUTES", default=10, ge=1)

@@ -137,7 +137,7 @@ def test_settings_read_the_environment_with_documented_defaults(monkeypatch, tmp
     monkeypatch.setenv("TAI_BOT_ACCOUNTS", " A, B ,")
     monkeypatch.setenv("TAI_DIGEST_LANGUAGE", "EN")
     settings = Settings()
-    assert settings.poll_batch == 10
+    assert settings.poll_batch == 20
     assert settings.warehouse_path == tmp_path / "tai.duckdb"
     assert settings.spool_path == tmp_path / "spool.sqlite3"
     assert settings.crawl_staging_dir == tmp_path / "staging" / "players_snapshot"

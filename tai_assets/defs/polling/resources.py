@@ -68,7 +68,7 @@ class PollingSettings(dg.ConfigurableResource):
     """How the collectors batch their polls and how sessions are cut."""
 
     poll_interval_seconds: int = Field(default=60, description="TAI_POLL_INTERVAL_SECONDS")
-    poll_batch: int = Field(default=10, description="TAI_POLL_BATCH: polls per ingest run")
+    poll_batch: int = Field(default=20, description="TAI_POLL_BATCH: polls per ingest run")
     tick_retention_minutes: int = Field(
         default=15, description="TAI_TICK_RETENTION_MINUTES: polling sensor ticks kept this long"
     )
