@@ -4,11 +4,22 @@ tests import live in `tai_assets_tests.support`.)"""
 from datetime import UTC, datetime
 
 import pytest
+from dagster._core.storage.defs_state.base import set_defs_state_storage
 
 from tai_assets.common.clock import use_clock
 from tai_assets.simulator import ManualClock, Simulator, SimulatorConfig
 
 SIM_START = datetime(2026, 1, 5, 18, 0, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def no_dagster_instance_left_current():
+    """Each test starts with no Dagster instance current. Dagster keeps the instance a `with`
+    block entered in a context variable; a test that leaves one behind (instances closed out
+    of order) would make the next test on that worker load definitions against a closed one
+    ("Attempted to resolve undefined DagsterInstance weakref")."""
+    with set_defs_state_storage(None):
+        yield
 
 
 @pytest.fixture
@@ -45,3 +56,9 @@ def data_mount(tmp_path):
 
     with small_tmpfs(tmp_path / "data", unavailable) as mount:
         yield mount
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Hand out the long end-to-end tests first: the quick ones then fill the other worker
+    around them, instead of one of them starting last and running alone."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
