@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 
 import pytest
 from dagster._core.storage.defs_state.base import set_defs_state_storage
+from xdist.scheduler import LoadScopeScheduling
 
 from tai_assets.common.clock import use_clock
 from tai_assets.simulator import ManualClock, Simulator, SimulatorConfig
@@ -62,3 +63,28 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Hand out the long end-to-end tests first: the quick ones then fill the other worker
     around them, instead of one of them starting last and running alone."""
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
+# Modules whose tests share a module-scoped fixture: each goes to one worker, so that fixture
+# (a simulated day, a loaded code location, a running webserver) is built once.
+MODULES_SHARING_A_FIXTURE = {
+    "tai_assets_tests/test_accuracy_simulated_day.py",
+    "tai_assets_tests/test_analytics_simulator.py",
+    "tai_assets_tests/test_code_location.py",
+    "tai_assets_tests/test_web_guard.py",
+}
+
+
+class ModuleWhereSharedScheduling(LoadScopeScheduling):
+    """Hands out a test at a time, but a module of MODULES_SHARING_A_FIXTURE whole."""
+
+    def _split_scope(self, nodeid: str) -> str:
+        module = nodeid.split("::", 1)[0]
+        return module if module in MODULES_SHARING_A_FIXTURE else nodeid
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """Return the scheduler for `-n N --dist load` (what `./tai test` uses)."""
+    if config.getvalue("dist") == "load":
+        return ModuleWhereSharedScheduling(config, log)
+    return None
