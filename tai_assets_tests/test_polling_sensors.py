@@ -10,6 +10,7 @@ import dagster as dg
 import duckdb
 import pytest
 
+from tai_assets.core.spool import PollSpool
 from tai_assets.defs.polling.jobs import ingest_job
 from tai_assets.defs.polling.resources import (
     ChronoApiResource,
@@ -39,8 +40,10 @@ def test_server_sensor_batches_polls_and_its_run_fills_the_warehouse(
     resources = polling_resources(running, database, batch=3)
     first, second, third = run_ticks(SERVER_SENSOR, resources, sim_clock, 3)
 
-    assert not first.run_requests and "1/3 polls since" in first.skip_reason.skip_message
-    assert "2/3 polls since the last run request, 2 pending" in second.skip_reason.skip_message
+    assert (
+        not first.run_requests and "1/3 polls waiting for a run" in first.skip_reason.skip_message
+    )
+    assert "2/3 polls waiting for a run, 2 pending" in second.skip_reason.skip_message
     (request,) = third.run_requests
     polls = spooled(resources, "server")
     # The run carries no polls: it takes what the spool holds.
@@ -70,7 +73,7 @@ def test_server_sensor_batches_polls_and_its_run_fills_the_warehouse(
     # pending: delivered polls are never requested again.
     sim_clock.advance(60)
     again = tick(SERVER_SENSOR, resources, None)
-    assert "1/3 polls since the last run request, 1 pending" in again.skip_reason.skip_message
+    assert "1/3 polls waiting for a run, 1 pending" in again.skip_reason.skip_message
 
 
 def snapshot(database: str) -> dict:
@@ -276,7 +279,7 @@ def test_no_run_is_requested_while_an_ingest_run_is_in_progress(simulator, sim_c
     # Requesting no run, the sensor still purges its old ticks once per batch of ticks.
     purges = [PollingCursor.decode(r.cursor).ticks_since_purge for r in results]
     assert purges == [1, 0, 1, 0, 1, 0]
-    assert "1/2 polls since" in results[0].skip_reason.skip_message
+    assert "1/2 polls waiting for a run" in results[0].skip_reason.skip_message
     for result in results[1:]:
         assert "an ingest run is in progress" in result.skip_reason.skip_message
     assert "6 pending" in results[5].skip_reason.skip_message
@@ -305,3 +308,52 @@ def test_a_run_whose_launch_died_does_not_hold_up_the_next_request(
         status = instance.get_run_by_id(stuck.run_id).status
     assert status == dg.DagsterRunStatus.FAILURE
     assert len(result.run_requests) == 1
+
+
+def test_the_two_sensors_batches_make_one_run_not_two(simulator, sim_clock, tmp_path):
+    """Both sensors fill their batches at the same pace, and the daemon evaluates them side by
+    side: neither sees the other's run yet. The spool records which asked first, and the run
+    it asked for takes both sources' polls, so a batch of polls makes one run (each sensor
+    asking at its own full batch made two, half of them finding a poll or two)."""
+    _sim, running = simulator
+    resources = polling_resources(running, str(tmp_path / "w.duckdb"), batch=3)
+    sensors = build_polling_sensors(Settings.from_env(), ingest_job, resources)
+    cursors: dict[int, str | None] = {SERVER_SENSOR: None, WORLD_SENSOR: None}
+    requests: list[tuple[int, int, dg.RunRequest]] = []  # (minute, sensor, request)
+    with dg.instance_for_test() as instance:
+        for minute in range(9):
+            # Both sensors tick, then the daemon launches what they asked for.
+            asked = []
+            for which in (SERVER_SENSOR, WORLD_SENSOR):
+                result = sensors[which](
+                    dg.build_sensor_context(cursor=cursors[which], instance=instance)
+                )
+                cursors[which] = result.cursor
+                asked += [(minute, which, request) for request in result.run_requests or []]
+            for _, _, request in asked:
+                assert execute(request, ingest_job, resources).success
+            requests += asked
+            sim_clock.advance(60)
+    # 9 polls of each source in batches of 3: three runs, each taking both sources.
+    assert [(minute, which) for minute, which, _ in requests] == [
+        (2, SERVER_SENSOR),
+        (5, SERVER_SENSOR),
+        (8, SERVER_SENSOR),
+    ]
+    assert [request.tags["tai/polls"] for _, _, request in requests] == ["3", "3", "3"]
+    assert spooled(resources, "server") == [] and spooled(resources, "worlds") == []
+
+
+def test_of_two_claims_on_the_same_polls_one_wins(tmp_path):
+    spool = PollSpool(tmp_path / "spool.sqlite3")
+    records = [{"polled_at": f"2026-01-05T18:0{i}:00+00:00", "status": "ok"} for i in range(3)]
+    spool.append("server", records)
+    spool.append("worlds", records)
+    newest = spool.claim_run_request("server", 3)
+    assert newest is not None
+    # The worlds' batch is covered by the server sensor's request: no second run.
+    assert spool.claim_run_request("worlds", 3) is None
+    assert spool.pending_summary("worlds", 0) == (3, 0)
+    spool.append("worlds", records)
+    assert spool.pending_summary("worlds", 0) == (6, 3)
+    assert spool.claim_run_request("worlds", 3) == newest + 3

@@ -30,7 +30,18 @@ CREATE TABLE IF NOT EXISTS polls (
     delivered_at TEXT
 );
 CREATE INDEX IF NOT EXISTS polls_pending ON polls (source, seq) WHERE delivered_at IS NULL;
+-- The newest seq (of any source) an ingest run was requested for: that run takes every poll
+-- pending up to it, whichever sensor asked.
+CREATE TABLE IF NOT EXISTS run_requests (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    through_seq INTEGER NOT NULL
+);
 """
+# Pending polls of a source that come after both `after_seq` and the last run request.
+WAITING = (
+    "seq > max(?, coalesce((SELECT through_seq FROM run_requests), 0)) "
+    "AND source = ? AND delivered_at IS NULL"
+)
 BUSY_TIMEOUT_MS = 30_000
 
 
@@ -103,16 +114,41 @@ class PollSpool:
             rows = conn.execute(sql, params).fetchall()
         return [PendingPoll(seq, json.loads(text)) for seq, text in rows]
 
-    def pending_summary(self, source: str, after_seq: int) -> tuple[int, int, int]:
-        """Return how many polls of `source` are pending, how many of those come after
-        `after_seq`, and the newest pending seq (0 when none is pending)."""
+    def pending_summary(self, source: str, after_seq: int) -> tuple[int, int]:
+        """Return how many polls of `source` are pending, and how many of those no run was
+        requested for yet (after `after_seq` and after the last request of either sensor)."""
         with self._connect() as conn:
-            row = conn.execute(
-                "SELECT count(*), count(*) FILTER (WHERE seq > ?), coalesce(max(seq), 0) "
-                "FROM polls WHERE source = ? AND delivered_at IS NULL",
-                [after_seq, source],
+            (pending,) = conn.execute(
+                "SELECT count(*) FROM polls WHERE source = ? AND delivered_at IS NULL", [source]
             ).fetchone()
-        return row[0], row[1], row[2]
+            (waiting,) = conn.execute(
+                f"SELECT count(*) FROM polls WHERE {WAITING}", [after_seq, source]
+            ).fetchone()
+        return pending, waiting
+
+    def claim_run_request(self, source: str, batch: int) -> int | None:
+        """Record a run request for every poll spooled so far, if `source` still has `batch`
+        polls no run was requested for; return the newest seq it covers, or None.
+
+        Both sensors fill their batches at the same pace and the daemon evaluates them at
+        the same time, so neither sees the other's run yet: this one transaction decides
+        which of them asks (the run takes both sources' polls)."""
+        with self._connect() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            (waiting,) = conn.execute(
+                f"SELECT count(*) FROM polls WHERE {WAITING}", [0, source]
+            ).fetchone()
+            if waiting < batch:
+                conn.execute("ROLLBACK")
+                return None
+            (newest,) = conn.execute("SELECT coalesce(max(seq), 0) FROM polls").fetchone()
+            conn.execute(
+                "INSERT INTO run_requests (id, through_seq) VALUES (1, ?) "
+                "ON CONFLICT (id) DO UPDATE SET through_seq = excluded.through_seq",
+                [newest],
+            )
+            conn.execute("COMMIT")
+            return newest
 
     def mark_delivered(self, seqs: list[int], keep_days: float = 1.0) -> None:
         """Mark polls delivered (after their warehouse commit), and drop delivered polls older

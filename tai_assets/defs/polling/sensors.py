@@ -168,7 +168,7 @@ def spool_and_maybe_request(
     not_before: str | None = None,
 ) -> dg.SensorResult:
     """Append the poll to the spool, then request an ingest run when TAI_POLL_BATCH polls
-    have arrived since the last request; return the tick's result.
+    have arrived that no run was requested for (by either sensor); return the tick's result.
 
     A spool that cannot be written keeps the poll (and any before it) in the cursor, to be
     spooled by the first tick that can; no run is requested meanwhile.
@@ -179,18 +179,18 @@ def spool_and_maybe_request(
     takes = [*cursor.unspooled, record]
     try:
         spool.spool().append(source, takes)
-        pending, new, newest = spool.spool().pending_summary(source, cursor.requested_through)
+        pending, waiting = spool.spool().pending_summary(source, cursor.requested_through)
     except SpoolUnavailable as error:
         cursor.unspooled = takes
         message = f"{summary}; spool unavailable ({error}): {len(takes)} polls kept in the cursor"
         context.log.error(message)
         return dg.SensorResult(skip_reason=message, cursor=cursor.encode())
     cursor.unspooled = []
-    if new < polling.poll_batch:
+    if waiting < polling.poll_batch:
         purge_ticks_now_and_then(context, cursor, source, polling)
         return dg.SensorResult(
-            skip_reason=f"{summary}; {new}/{polling.poll_batch} polls since the last run "
-            f"request, {pending} pending in the spool",
+            skip_reason=f"{summary}; {waiting}/{polling.poll_batch} polls waiting for a run, "
+            f"{pending} pending in the spool",
             cursor=cursor.encode(),
         )
     instance = sensor_instance(context)
@@ -205,6 +205,17 @@ def spool_and_maybe_request(
                 "in progress; what it does not take waits for the next batch",
                 cursor=cursor.encode(),
             )
+    try:
+        newest = spool.spool().claim_run_request(source, polling.poll_batch)
+        why_not = "the other sensor asked for the run that takes them"
+    except SpoolUnavailable as error:
+        newest, why_not = None, f"spool unavailable ({error}); a later tick asks"
+    if newest is None:
+        purge_ticks_now_and_then(context, cursor, source, polling)
+        return dg.SensorResult(
+            skip_reason=f"{summary}; {pending} pending in the spool: {why_not}",
+            cursor=cursor.encode(),
+        )
     tidy_instance(context, source, polling)
     cursor.ticks_since_purge = 0
     cursor.requested_through = newest
