@@ -37,11 +37,9 @@ CREATE TABLE IF NOT EXISTS run_requests (
     through_seq INTEGER NOT NULL
 );
 """
-# Pending polls of a source that come after both `after_seq` and the last run request.
-WAITING = (
-    "seq > max(?, coalesce((SELECT through_seq FROM run_requests), 0)) "
-    "AND source = ? AND delivered_at IS NULL"
-)
+# Of a source's pending polls, those after both `after_seq` (the asking sensor's own last
+# request: all a spool from before `run_requests` knows) and the last run request.
+NOT_REQUESTED = "seq > max(?, coalesce((SELECT through_seq FROM run_requests), 0))"
 BUSY_TIMEOUT_MS = 30_000
 
 
@@ -118,11 +116,10 @@ class PollSpool:
         """Return how many polls of `source` are pending, and how many of those no run was
         requested for yet (after `after_seq` and after the last request of either sensor)."""
         with self._connect() as conn:
-            (pending,) = conn.execute(
-                "SELECT count(*) FROM polls WHERE source = ? AND delivered_at IS NULL", [source]
-            ).fetchone()
-            (waiting,) = conn.execute(
-                f"SELECT count(*) FROM polls WHERE {WAITING}", [after_seq, source]
+            pending, waiting = conn.execute(
+                f"SELECT count(*), count(*) FILTER (WHERE {NOT_REQUESTED}) FROM polls "
+                "WHERE source = ? AND delivered_at IS NULL",
+                [after_seq, source],
             ).fetchone()
         return pending, waiting
 
@@ -136,7 +133,9 @@ class PollSpool:
         with self._connect() as conn:
             conn.execute("BEGIN IMMEDIATE")
             (waiting,) = conn.execute(
-                f"SELECT count(*) FROM polls WHERE {WAITING}", [0, source]
+                f"SELECT count(*) FROM polls WHERE {NOT_REQUESTED} "
+                "AND source = ? AND delivered_at IS NULL",
+                [0, source],
             ).fetchone()
             if waiting < batch:
                 conn.execute("ROLLBACK")
