@@ -60,9 +60,15 @@ def data_mount(tmp_path):
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Hand out the long end-to-end tests first: the quick ones then fill the other worker
-    around them, instead of one of them starting last and running alone."""
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+    """Hand out the fault suite first, then the other long end-to-end tests: the quick ones
+    then fill the other workers around them, instead of a long one starting last and running
+    alone."""
+    items.sort(
+        key=lambda item: (
+            item.get_closest_marker("timed") is None,
+            item.get_closest_marker("slow") is None,
+        )
+    )
 
 
 # Modules whose tests share a module-scoped fixture: each goes to one worker, so that fixture

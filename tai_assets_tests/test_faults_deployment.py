@@ -2,17 +2,23 @@
 starts) polls the simulator every 2 s in batches of 3, its data folder on a small tmpfs, its
 DAGSTER_HOME on a small ext4 disk.
 
-One after another: kill -9 of a run worker while it holds the warehouse, of the forkserver, the
-code server, the daemon, the webserver and the supervisor itself; SIGKILL of the whole
-deployment and a restart; the data folder full, then DAGSTER_HOME full; the data folder
-read-only; the warehouse locked by another process for longer than a run waits and retries.
+Three deployments side by side, each through its part of the plan one fault after another. On
+a SQLite instance: kill -9 of a run worker while it holds the warehouse, of the forkserver, the
+code server, the daemon, the webserver and the supervisor itself, SIGKILL of the whole
+deployment and a restart, then a machine restart; and on another: the data folder full, then
+DAGSTER_HOME full, the data folder read-only, DAGSTER_HOME failing into read-only, and the
+warehouse locked by another process for longer than a run waits and retries. On a PostgreSQL
+instance: the kills that matter there and the data folder full.
 After each fault ends, the polls taken up to then must reach the warehouse; the time that takes
 is printed. At the end the accounting from the simulator's side: every poll it answered is in
 the raw tables exactly once, the derived tables equal a full rebuild, no run was left
 unfinished, and no process of the deployment is alive.
 """
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 
 import dagster as dg
 import pytest
@@ -60,8 +66,10 @@ def home_mount(tmp_path):
         yield mount
 
 
-# On PostgreSQL the instance is not in DAGSTER_HOME: the faults that matter there are the
-# process kills and the data folder's; the whole list runs on SQLite.
+# The fault plan in three parts, each against a deployment of its own, side by side: the
+# process kills and the disk faults on a SQLite instance, and on PostgreSQL (where the instance
+# is not in DAGSTER_HOME) the faults that matter there: process kills and the data folder's.
+PROCESS_KILLS, DISK_FAULTS, ON_POSTGRES = "process kills", "disk faults", "postgres"
 POSTGRES_FAULTS = (
     "kill -9 run worker holding the warehouse",
     "kill -9 daemon",
@@ -70,12 +78,74 @@ POSTGRES_FAULTS = (
 )
 
 
+@dataclass(frozen=True)
+class PlannedFault:
+    part: str
+    name: str
+    apply: Callable[..., None]
+    args: tuple = ()
+    lasts: float | None = None  # seconds, for a fault that lasts
+
+
+def fault_plan(faults: Faults, data_mount: Path, home: Path) -> list[PlannedFault]:
+    """Return every fault, in the order they are applied."""
+    kills = [
+        ("kill -9 run worker holding the warehouse", faults.kill_worker_holding_warehouse, ()),
+        ("kill -9 forkserver", faults.kill, (b"multiprocessing.forkserver",)),
+        ("kill -9 code server", faults.kill, (b"api grpc",)),
+        ("kill -9 daemon", faults.kill, (b"dagster-daemon",)),
+        ("kill -9 webserver", faults.kill, (b"dagster-webserver",)),
+        ("kill -9 supervisor, then start it", faults.kill_supervisor, ()),
+        ("kill -9 of every process, then start", faults.kill_everything, ()),
+        (
+            "machine restart (every process killed, a new boot), then start",
+            faults.kill_everything,
+            (home,),
+        ),
+    ]
+    seconds, lock_seconds = FAULT_SECONDS, LOCK_WAIT * 5
+    lasting = [
+        (f"data folder full for {seconds} s", faults.fill, (data_mount, seconds)),
+        (f"DAGSTER_HOME full for {seconds} s", faults.fill, (home, seconds)),
+        (f"data folder read-only for {seconds} s", faults.read_only, (data_mount, seconds)),
+        # The kernel refuses to remount a filesystem read-only while files there are open for
+        # writing, and the instance's are: DAGSTER_HOME turns read-only the way a failing disk
+        # does, and an operator repairs it (stop tai, fsck, mount, start tai).
+        (
+            f"DAGSTER_HOME read-only (disk error) for {seconds} s, then repaired",
+            faults.disk_error,
+            (home, seconds),
+        ),
+        # Longer than a run waits (LOCK_WAIT) and than its retries come (30 s apart).
+        (
+            f"warehouse locked by another process {lock_seconds} s",
+            faults.hold_warehouse_lock,
+            (lock_seconds,),
+        ),
+    ]
+    return [
+        *(PlannedFault(PROCESS_KILLS, name, apply, args) for name, apply, args in kills),
+        *(PlannedFault(DISK_FAULTS, name, apply, args, args[-1]) for name, apply, args in lasting),
+    ]
+
+
+def faults_of(part: str, plan: list[PlannedFault]) -> list[PlannedFault]:
+    """Return the faults one deployment goes through: its part of the plan."""
+    if part == ON_POSTGRES:
+        return [fault for fault in plan if fault.name in POSTGRES_FAULTS]
+    return [fault for fault in plan if fault.part == part]
+
+
 @pytest.mark.slow
 @pytest.mark.timed
 @pytest.mark.timeout(1500)
-@pytest.mark.parametrize("storage", ["sqlite", "postgres"])
+@pytest.mark.parametrize(
+    ("storage", "part"),
+    [("sqlite", PROCESS_KILLS), ("sqlite", DISK_FAULTS), ("postgres", ON_POSTGRES)],
+    ids=["sqlite-process-kills", "sqlite-disk-faults", "postgres"],
+)
 def test_no_poll_is_lost_or_duplicated_whatever_fails(
-    data_mount, home_mount, tmp_path, monkeypatch, request, storage
+    data_mount, home_mount, tmp_path, monkeypatch, request, storage, part
 ):
     home = home_mount
     config, instance_env = "dagster.yaml", {}
@@ -96,61 +166,21 @@ def test_no_poll_is_lost_or_duplicated_whatever_fails(
     faults = Faults(deployment, spool, ports, database, INTERVAL)
     catch_up: dict[str, float] = {}
     polled_during: dict[str, tuple[int, int]] = {}  # fault → (server polls taken, due)
-
-    def after(fault: str, apply, *args, lasts: float | None = None) -> None:
-        if storage == "postgres" and fault not in POSTGRES_FAULTS:
-            return
-        started = utc_now()
-        apply(*args)
-        newest = faults.newest_spooled()
-        catch_up[fault] = wait_delivered_through(spool, newest, CATCH_UP_LIMIT)
-        if lasts is not None:
-            taken = polls_between(spool, "server", started, started + timedelta(seconds=lasts))
-            polled_during[fault] = (taken, int(lasts / POLL_EVERY))
+    plan = faults_of(part, fault_plan(faults, data_mount, home))
 
     try:
         deployment.start()
         deployment.wait_for(b"dagster-daemon")
         wait_first_batches(spool, 2 * BATCH)  # both sources' first batch is in
-        after("kill -9 run worker holding the warehouse", faults.kill_worker_holding_warehouse)
-        after("kill -9 forkserver", faults.kill, b"multiprocessing.forkserver")
-        after("kill -9 code server", faults.kill, b"api grpc")
-        after("kill -9 daemon", faults.kill, b"dagster-daemon")
-        after("kill -9 webserver", faults.kill, b"dagster-webserver")
-        after("kill -9 supervisor, then start it", faults.kill_supervisor)
-        after("kill -9 of every process, then start", faults.kill_everything)
-        after(
-            "machine restart (every process killed, a new boot), then start",
-            faults.kill_everything,
-            home,
-        )
-        for folder, name in ((data_mount, "data folder"), (home, "DAGSTER_HOME")):
-            fault = f"{name} full for {FAULT_SECONDS} s"
-            after(fault, faults.fill, folder, FAULT_SECONDS, lasts=FAULT_SECONDS)
-        after(
-            f"data folder read-only for {FAULT_SECONDS} s",
-            faults.read_only,
-            data_mount,
-            FAULT_SECONDS,
-            lasts=FAULT_SECONDS,
-        )
-        # The kernel refuses to remount a filesystem read-only while files there are open for
-        # writing, and the instance's are: DAGSTER_HOME turns read-only the way a failing disk
-        # does, and an operator repairs it (stop tai, fsck, mount, start tai).
-        after(
-            f"DAGSTER_HOME read-only (disk error) for {FAULT_SECONDS} s, then repaired",
-            faults.disk_error,
-            home,
-            FAULT_SECONDS,
-            lasts=FAULT_SECONDS,
-        )
-        # Longer than a run waits (LOCK_WAIT) and than its retries come (30 s apart).
-        after(
-            f"warehouse locked by another process {LOCK_WAIT * 5} s",
-            faults.hold_warehouse_lock,
-            LOCK_WAIT * 5,
-            lasts=LOCK_WAIT * 5,
-        )
+        for fault in plan:
+            started = utc_now()
+            fault.apply(*fault.args)
+            newest = faults.newest_spooled()
+            catch_up[fault.name] = wait_delivered_through(spool, newest, CATCH_UP_LIMIT)
+            if fault.lasts is not None:
+                end = started + timedelta(seconds=fault.lasts)
+                taken = polls_between(spool, "server", started, end)
+                polled_during[fault.name] = (taken, int(fault.lasts / POLL_EVERY))
 
         monkeypatch.setenv("DAGSTER_HOME", str(home))
         with dg.DagsterInstance.get() as instance:
@@ -184,6 +214,7 @@ def test_no_poll_is_lost_or_duplicated_whatever_fails(
     # The operator is told what happened: a full disk and a read-only folder are named, in
     # the sensors' tick messages (the spool could not take the poll) or in a failed run.
     told = [*failures, (tmp_path / "deployment.log").read_text(errors="replace")]
-    assert any(f"disk full: {data_mount}" in message for message in told), failures
-    if storage == "sqlite":
+    if any(fault.name.startswith("data folder full") for fault in plan):
+        assert any(f"disk full: {data_mount}" in message for message in told), failures
+    if any(fault.name.startswith("data folder read-only") for fault in plan):
         assert any(f"read-only: {data_mount}" in message for message in told), failures

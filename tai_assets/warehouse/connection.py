@@ -148,11 +148,13 @@ def apply_ddl(conn: duckdb.DuckDBPyConnection, files: list[Path] | None = None) 
     applied = []
     conn.begin()
     try:
+        new = not has_tables(conn)
         for path in files:
             conn.execute(path.read_text(encoding="utf-8"))
             applied.append(path.name)
-        rebuild_tables_with_changed_checks(conn, files)
-        fill_world_session_stats(conn)
+        if not new:  # a new warehouse's tables are the DDL's: nothing to rebuild or fill
+            rebuild_tables_with_changed_checks(conn, files)
+            fill_world_session_stats(conn)
         now = datetime.now(UTC).replace(tzinfo=None)
         for name, checksum in ddl_checksums(files).items():
             conn.execute(
@@ -166,6 +168,14 @@ def apply_ddl(conn: duckdb.DuckDBPyConnection, files: list[Path] | None = None) 
         conn.rollback()
         raise
     return applied
+
+
+def has_tables(conn: duckdb.DuckDBPyConnection) -> bool:
+    """Return whether the connected database holds any table (a new warehouse holds none)."""
+    ((count,),) = conn.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database()"
+    ).fetchall()
+    return count > 0
 
 
 def fill_world_session_stats(conn: duckdb.DuckDBPyConnection) -> None:
