@@ -28,6 +28,7 @@ from collections import Counter
 from contextlib import closing
 from pathlib import Path
 
+from tai_assets.defs.polling.jobs import ingest_job
 from tai_assets.settings import Settings
 from tai_assets.simulator.launch import start_process, tai_environment
 from tai_assets_tests.support.ports import free_port
@@ -183,6 +184,25 @@ def record_bytes(home: Path) -> dict[str, tuple[int, int]]:
     return found
 
 
+def runs_by_job(home: Path, since: str) -> list[tuple[str, int, int]]:
+    """Return (job, runs, bytes of their kept event bodies) for the runs created since `since`
+    (UTC, 'YYYY-MM-DD HH:MM:SS'), most bytes first: which jobs the window's growth came from,
+    so that a once-a-day run is not read as steady state (SQLite instance only)."""
+    query = (
+        "SELECT r.pipeline_name, count(DISTINCT r.run_id), coalesce(sum(length(e.event)), 0) "
+        "FROM runs AS r LEFT JOIN events.event_logs AS e ON e.run_id = r.run_id "
+        "WHERE r.create_timestamp >= ? GROUP BY 1 ORDER BY 3 DESC"
+    )
+    with closing(sqlite3.connect(f"file:{home / 'runs.db'}?mode=ro", uri=True)) as conn:
+        conn.execute("ATTACH DATABASE ? AS events", [f"file:{home / 'event_log.db'}?mode=ro"])
+        return [(job, runs, size) for job, runs, size in conn.execute(query, [since])]
+
+
+def utc_stamp() -> str:
+    """Return now in UTC as SQLite's CURRENT_TIMESTAMP writes it (Dagster's run timestamps)."""
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime())
+
+
 def count_runs(env: dict[str, str]) -> int:
     """Return how many runs the instance of `env` holds (read with a separate process)."""
     code = "import dagster as dg; i = dg.DagsterInstance.get(); print(len(i.get_run_records()))"
@@ -211,6 +231,26 @@ def print_breakdown(
             rows.append((kind, count - old_count, size - old_size))
     for kind, count, size in sorted(rows, key=lambda row: -row[2]):
         print(f"| {kind} | {count} | {size / count:.0f} | {per_day(size, measured) / 1e6:.2f} |")
+
+
+def print_runs_by_job(jobs: list[tuple[str, int, int]], measured: float, growth: int) -> None:
+    """Print the window's runs per job with their kept event bodies. When a job other than
+    ingest (a daily one) fell in the window, the growth above counts it 24 times: also print
+    the growth with its event bodies counted once (their run records and indexes stay in)."""
+    print("\n| job | runs | kept event bodies (KiB) | MB/day if every hour were like this |")
+    print("|---|---:|---:|---:|")
+    for job, runs, size in jobs:
+        print(f"| {job} | {runs} | {size / 1024:.0f} | {per_day(size, measured) / 1e6:.2f} |")
+    occasional = [(job, size) for job, _, size in jobs if job != ingest_job.name]
+    if occasional:
+        once = sum(size for _, size in occasional)
+        steady = per_day(growth - once, measured) + once
+        names = ", ".join(job for job, _ in occasional)
+        print(
+            f"\nThe window held runs that are not ingest ({names}), which come once a day or"
+            f" less: counting their {once / 1024:.0f} KiB of events once a day instead of every"
+            f" hour, the growth is about {steady / 1e6:.2f} MB/day."
+        )
 
 
 def main() -> None:
@@ -273,6 +313,7 @@ def measure(args: argparse.Namespace, postgres_url: str | None) -> None:
 
     sample_until(started + args.warmup_minutes * 60, dagster.pid, seen, roles, postmaster)
     (warm_bytes, warm_detail), warm_runs = instance_size(), count_runs(env)
+    warm_stamp = utc_stamp()
     warm_at, warm_cpu = time.monotonic(), cpu_by_role(seen, roles)
     sample_until(started + args.minutes * 60, dagster.pid, seen, roles, postmaster)
     (end_bytes, end_detail), end_runs = instance_size(), count_runs(env)
@@ -316,6 +357,8 @@ def measure(args: argparse.Namespace, postgres_url: str | None) -> None:
         )
     print(f"| DAGSTER_HOME | {end_bytes / 1e6:.2f} MB at the end ({home}) |")
     print_breakdown(warm_detail, end_detail, measured)
+    if postgres_url is None:
+        print_runs_by_job(runs_by_job(home, warm_stamp), measured, growth)
 
 
 if __name__ == "__main__":
