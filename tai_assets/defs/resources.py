@@ -54,9 +54,12 @@ def fixed_resources(
     the hosts that receive secrets, and the variables they are read from, are the ones the
     settings named when the code location loaded.
     """
+    # One initialization for all (Dagster's own per-resource one builds a throwaway instance
+    # each time: a second of every code location load). No tai resource has a teardown.
+    with dg.build_resources(dict(resources)) as initialized:
+        values = {key: getattr(initialized, key) for key in resources}
     fixed: dict[str, dg.ResourceDefinition] = {}
-    for key, resource in resources.items():
-        value = resource.process_config_and_initialize()
+    for key, value in values.items():
         if isinstance(value, dg.IOManager):
             fixed[key] = dg.IOManagerDefinition.hardcoded_io_manager(value)
         else:
