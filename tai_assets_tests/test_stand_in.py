@@ -9,10 +9,12 @@ from itertools import pairwise
 import pytest
 
 from tai_assets.core.spool import PollSpool
+from tai_assets.defs.polling.resources import PollSpoolResource
 from tai_assets.deploy.stand_in import StandInPoller
 from tai_assets.settings import Settings
 from tai_assets.warehouse.storage_errors import folder_refuses_writes
 from tai_assets_tests.support.deployment import remount, small_ext4, small_tmpfs, trigger_disk_error
+from tai_assets_tests.support.polling import WORLD_SENSOR, polling_resources, tick
 from tai_assets_tests.support.services import unavailable
 
 INTERVAL = 60
@@ -198,3 +200,32 @@ def test_an_unexpected_error_is_reported_once_by_type_and_place_never_by_message
     reports = [line for line in capfd.readouterr().err.splitlines() if "stand-in poller" in line]
     assert len(reports) == 1 and "RuntimeError at test_stand_in.py:" in reports[0], reports
     assert "secret-token" not in reports[0]
+
+
+def test_a_retry_after_one_poller_was_given_holds_the_other(simulator, sim_clock, home, tmp_path):
+    sim, running = simulator
+    data = tmp_path / "data"
+    resources = polling_resources(running, str(data / "tai.duckdb"))
+    resources["spool"] = PollSpoolResource(path=str(data / "spool.sqlite3"))  # the stand-in's
+
+    def worlds_requests() -> int:
+        return sim.stats.http_requests["/api/worlds"]
+
+    # The sensor is asked to wait 300 s; then Dagster goes down and the stand-in takes over.
+    sim.faults.http_429_next(1, retry_after=300, endpoint="worlds")
+    tick(WORLD_SENSOR, resources, None)
+    asked = worlds_requests()
+    stand_in = StandInPoller(settings_for(running, home, data), lambda: False)
+    checks(stand_in, sim_clock, 240)
+    assert worlds_requests() == asked  # it stood in from 60 s on, but left the API alone
+    assert len(spooled(data)["server"]) >= 2  # while polling the game server
+    checks(stand_in, sim_clock, 120)
+    assert worlds_requests() == asked + 1  # past the 300 s
+
+    # The stand-in is asked to wait 600 s; Dagster is back: a sensor with a fresh cursor waits.
+    sim.faults.http_429_next(1, retry_after=600, endpoint="worlds")
+    checks(stand_in, sim_clock, 2 * INTERVAL)
+    assert worlds_requests() == asked + 2
+    skipped = tick(WORLD_SENSOR, resources, None).skip_reason.skip_message
+    assert "Retry-After" in skipped and "poll skipped" in skipped, skipped
+    assert worlds_requests() == asked + 2

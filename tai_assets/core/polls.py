@@ -4,7 +4,7 @@ import base64
 import json
 import re
 import zlib
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import polars as pl
 
@@ -85,9 +85,22 @@ def world_record(result: WorldPollResult, polled_at: datetime) -> dict:
         "polled_at": iso_utc(polled_at),
         "status": result.status,
         "error": result.error,
+        "retry_after_seconds": result.retry_after_seconds,
         "worlds": worlds,
     }
     return {k: v for k, v in record.items() if v is not None}
+
+
+def asked_to_wait_until(record: dict | None) -> datetime | None:
+    """Return until when the worlds API asked not to be polled, from a worlds poll record (a
+    429's Retry-After, counted from the answer), or None.
+
+    Both pollers read it from the newest spooled worlds poll, so a wait the sensor was asked
+    for holds the supervisor's stand-in too, and the other way round."""
+    if not record or not record.get("retry_after_seconds"):
+        return None
+    answered_at = datetime.fromisoformat(record["polled_at"])
+    return answered_at + timedelta(seconds=record["retry_after_seconds"])
 
 
 def encode_pending(records: list[dict]) -> str:

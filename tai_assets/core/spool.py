@@ -177,6 +177,15 @@ class PollSpool:
             ).fetchall()
         return [json.loads(text) for (text,) in rows]
 
+    def newest(self, source: str) -> dict | None:
+        """Return the newest poll of `source`, or None when there is none or the spool cannot
+        be read now (for decisions a missing answer only delays)."""
+        try:
+            recent = self.recent(source, 1)
+        except SpoolUnavailable:
+            return None
+        return recent[0] if recent else None
+
     def newest_seq(self) -> int:
         """Return the newest spool entry's seq (0 for an empty spool)."""
         with self._connect() as conn:

@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from tai_assets.common.clock import utc_now
-from tai_assets.core.polls import server_record, world_record
+from tai_assets.core.polls import asked_to_wait_until, server_record, world_record
 from tai_assets.core.spool import PollSpool, SpoolUnavailable
 from tai_assets.settings import Settings
 from tai_assets.sources.chrono import fetch_worlds
@@ -105,15 +105,16 @@ class StandInPoller:
         """Return whether a poll of `source` is due: its newest poll (the spool's, or one the
         stand-in holds or took) is a poll interval old."""
         newest = self.last_poll.get(source)
-        try:
-            recent = self.spool.recent(source, 1)
-        except SpoolUnavailable:
-            recent = []
-        if recent:
-            spooled = datetime.fromisoformat(recent[0]["polled_at"])
-            newest = spooled if newest is None else max(newest, spooled)
-        if source == "worlds" and self.not_before is not None and now < self.not_before:
-            return False
+        spooled = self.spool.newest(source)
+        if spooled:
+            spooled_at = datetime.fromisoformat(spooled["polled_at"])
+            newest = spooled_at if newest is None else max(newest, spooled_at)
+        if source == "worlds":
+            # The worlds API's Retry-After: from the stand-in's own 429 (held, maybe not
+            # spooled), or from the newest spooled poll (the sensor's too).
+            waits = [w for w in (self.not_before, asked_to_wait_until(spooled)) if w is not None]
+            if waits and now < max(waits):
+                return False
         return newest is None or now - newest >= self.interval
 
     def poll(self, source: str) -> None:
@@ -125,10 +126,8 @@ class StandInPoller:
         else:
             token = settings.chrono_token.get_secret_value() if settings.chrono_token else ""
             result = fetch_worlds(settings.chrono_api_base_url, settings.chrono_login or "", token)
-            answered_at = utc_now()
-            record = world_record(result, answered_at)
-            if result.retry_after_seconds:
-                self.not_before = answered_at + timedelta(seconds=result.retry_after_seconds)
+            record = world_record(result, utc_now())
+            self.not_before = asked_to_wait_until(record) or self.not_before
         self.last_poll[source] = datetime.fromisoformat(record["polled_at"])
         with self.lock:
             self.held[source].append(record)

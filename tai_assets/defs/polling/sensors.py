@@ -18,6 +18,7 @@ import dagster as dg
 
 from tai_assets.common.clock import utc_now
 from tai_assets.core.polls import (
+    asked_to_wait_until,
     decode_pending,
     encode_pending,
     server_record,
@@ -299,15 +300,24 @@ def build_polling_sensors(
         reason = chrono.missing_credentials()
         if reason:
             return skip_without_polling(context, "worlds", polling, reason)
-        waiting_until = read_cursor(context).not_before
-        if waiting_until and utc_now() < datetime.fromisoformat(waiting_until):
-            reason = f"the API asked to wait (Retry-After) until {waiting_until}: poll skipped"
+        # A wait this sensor was asked for (its cursor keeps it while the spool refuses the
+        # poll that carried it), or one in the newest spooled poll (the stand-in's too).
+        spool: PollSpoolResource = resource("spool")
+        cursor_wait = read_cursor(context).not_before
+        waits = [
+            datetime.fromisoformat(cursor_wait) if cursor_wait else None,
+            asked_to_wait_until(spool.spool().newest("worlds")),
+        ]
+        waiting_until = max((wait for wait in waits if wait is not None), default=None)
+        if waiting_until and utc_now() < waiting_until:
+            until = waiting_until.isoformat()
+            reason = f"the API asked to wait (Retry-After) until {until}: poll skipped"
             return skip_without_polling(context, "worlds", polling, reason)
         result = chrono.poll()
         answered_at = utc_now()  # the poll is stamped when its answer is in
         record = world_record(result, answered_at)
         invalid = sum(1 for w in result.worlds if not w.valid)
-        not_before = None
+        not_before = asked_to_wait_until(record)
         if result.status == "ok":
             summary = f"worlds ok: {len(result.worlds)} listed"
             if invalid:
@@ -317,11 +327,14 @@ def build_polling_sensors(
             summary = f"worlds {result.status} ({result.error})"
             if result.status == "auth_failed":
                 context.log.error(summary)
-            if result.retry_after_seconds:
-                wait = timedelta(seconds=result.retry_after_seconds)
-                not_before = (answered_at + wait).isoformat()
         return spool_and_maybe_request(
-            context, polling, resource("spool"), "worlds", record, summary, not_before
+            context,
+            polling,
+            spool,
+            "worlds",
+            record,
+            summary,
+            not_before.isoformat() if not_before else None,
         )
 
     return [server_poll_sensor, world_poll_sensor]
