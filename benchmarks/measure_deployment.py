@@ -8,7 +8,7 @@ stops everything, and prints:
 - the DAGSTER_HOME growth between the end of the warm-up and the end, extrapolated to a day;
 - runs launched, and bytes and CPU-seconds per run.
 
-    .venv/bin/python benchmarks/measure_deployment.py   # 16 min warm-up, then an hour
+    .venv/bin/python benchmarks/measure_deployment.py   # a warm-up (36 min), then an hour
     .venv/bin/python benchmarks/measure_deployment.py --instance postgres
 
 With `--instance postgres` the instance is a throwaway PostgreSQL server (as the tests start
@@ -253,16 +253,33 @@ def print_runs_by_job(jobs: list[tuple[str, int, int]], measured: float, growth:
         )
 
 
+def steady_warmup(interval: int, batch: int) -> float:
+    """Return the warm-up (minutes) after which the instance's growth is steady: one batch
+    cycle, then 16 minutes (past TAI_TICK_RETENTION_MINUTES and
+    TAI_RUN_DETAIL_RETENTION_MINUTES, 15 each).
+
+    The sensors purge their ticks and thin the runs' step detail once per batch, so the ticks
+    kept and the detail not yet thinned rise and fall over each batch cycle. The first cycle
+    has no kept backlog yet: a window starting in it counts the backlog's build-up as growth
+    (15 ticks per sensor). After a whole cycle, a window of whole cycles (an hour is three at
+    the default batch) starts and ends at the same point of it.
+    """
+    return interval * batch / 60 + 16
+
+
 def main() -> None:
     """Run the measurement and print the tables."""
     parser = argparse.ArgumentParser()
-    parser.add_argument("--minutes", type=float, default=76)
-    # Past TAI_TICK_RETENTION_MINUTES, so that the window sees ticks purged as fast as made.
-    parser.add_argument("--warmup-minutes", type=float, default=16)
+    parser.add_argument("--minutes", type=float, help="in all (default: warm-up + 60)")
+    parser.add_argument("--warmup-minutes", type=float, help="default: see steady_warmup")
     parser.add_argument("--interval", type=int, default=60)
     parser.add_argument("--batch", type=int, default=Settings.model_fields["poll_batch"].default)
     parser.add_argument("--instance", choices=["sqlite", "postgres"], default="sqlite")
     args = parser.parse_args()
+    if args.warmup_minutes is None:
+        args.warmup_minutes = steady_warmup(args.interval, args.batch)
+    if args.minutes is None:
+        args.minutes = args.warmup_minutes + 60
     if args.instance == "postgres":
         from tai_assets_tests.support.postgres import fresh_database, throwaway_server
 
