@@ -235,8 +235,9 @@ def print_breakdown(
 
 def print_runs_by_job(jobs: list[tuple[str, int, int]], measured: float, growth: int) -> None:
     """Print the window's runs per job with their kept event bodies. When a job other than
-    ingest (a daily one) fell in the window, the growth above counts it 24 times: also print
-    the growth with its event bodies counted once (their run records and indexes stay in)."""
+    ingest (daily, or every 6 hours) fell in the window, the growth above counts it every
+    hour: also print the growth with its event bodies counted once a day (their run records,
+    check rows and indexes stay in)."""
     print("\n| job | runs | kept event bodies (KiB) | MB/day if every hour were like this |")
     print("|---|---:|---:|---:|")
     for job, runs, size in jobs:
@@ -247,9 +248,10 @@ def print_runs_by_job(jobs: list[tuple[str, int, int]], measured: float, growth:
         steady = per_day(growth - once, measured) + once
         names = ", ".join(job for job, _ in occasional)
         print(
-            f"\nThe window held runs that are not ingest ({names}), which come once a day or"
-            f" less: counting their {once / 1024:.0f} KiB of events once a day instead of every"
-            f" hour, the growth is about {steady / 1e6:.2f} MB/day."
+            f"\nThe window held runs that are not ingest ({names}), which do not come every hour"
+            f" (the daily analytics, the checks every 6 hours): counting their {once / 1024:.0f}"
+            f" KiB of events once instead of every hour, the growth is about"
+            f" {steady / 1e6:.2f} MB/day."
         )
 
 
