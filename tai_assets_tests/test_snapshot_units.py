@@ -187,3 +187,17 @@ def test_schedule_snapshots_the_week_that_just_ended():
     )
     (request,) = schedule.evaluate_tick(context).run_requests
     assert request.partition_key == "2026-11-09"
+
+
+def test_an_absurd_retry_after_is_capped_at_a_day_and_its_poll_is_still_recorded():
+    from tai_assets.core.polls import asked_to_wait_until
+    from tai_assets.sources.chrono import MAX_RETRY_AFTER_SECONDS, retry_after_seconds
+
+    assert retry_after_seconds("99999999999999") == MAX_RETRY_AFTER_SECONDS
+    assert retry_after_seconds("Fri, 31 Dec 9999 23:59:59 GMT") == MAX_RETRY_AFTER_SECONDS
+    assert retry_after_seconds("7") == 7.0
+    record = {"polled_at": "2026-12-05T00:00:00+00:00", "retry_after_seconds": 99999999999999}
+    with pytest.raises(OverflowError):
+        asked_to_wait_until(record)  # what the cap prevents
+    record["retry_after_seconds"] = retry_after_seconds("99999999999999")
+    assert asked_to_wait_until(record).isoformat() == "2026-12-06T00:00:00+00:00"

@@ -63,21 +63,27 @@ class WorldPollResult:
     retry_after_seconds: float | None = None
 
 
+MAX_RETRY_AFTER_SECONDS = 86400.0
+
+
 def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
     """Return how many seconds a Retry-After header asks to wait (delta-seconds or an HTTP
-    date), or None when there is none or it does not parse."""
+    date), at most a day, or None when there is none or it does not parse.
+
+    The cap keeps an absurd header from stopping polling for good (or overflowing a date)."""
     if not value:
         return None
     value = value.strip()
     if value.isdigit():
-        return float(value)
+        return min(float(value), MAX_RETRY_AFTER_SECONDS)
     try:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+    wait = (when - (now or datetime.now(UTC))).total_seconds()
+    return min(max(0.0, wait), MAX_RETRY_AFTER_SECONDS)
 
 
 def _validation_reason(error: ValidationError) -> str:
