@@ -60,9 +60,9 @@ def data_mount(tmp_path):
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Hand out the fault suite first, then the other long end-to-end tests: the quick ones
-    then fill the other workers around them, instead of a long one starting last and running
-    alone."""
+    """Order the fault suite first, then the other long end-to-end tests (xdist still hands
+    out the modules with a shared fixture before them): the quick ones then fill the workers
+    around them, instead of a long one starting last and running alone."""
     items.sort(
         key=lambda item: (
             item.get_closest_marker("timed") is None,
