@@ -133,7 +133,7 @@ def measure(args: argparse.Namespace, scratch: Path, data: Path, home: Path) -> 
         stats = tear_down(home, ports, simulator)
         if args.log and (scratch / "deployment.log").exists():
             shutil.copyfile(scratch / "deployment.log", args.log)
-    accounting, unlike_rebuild = settle_accounts(env, database, stats, scratch)
+    accounting, unlike_rebuild = settle_accounts(env, database, stats, scratch, faults)
     polls_during = during["udp_polls"].get("i", 0) - before["udp_polls"].get("i", 0)
     print(f"server polls the simulator answered during the fault: {polls_during}")
     print(f"backlog in the warehouse {catch_up:.1f} s after the fault ended")

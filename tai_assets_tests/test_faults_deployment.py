@@ -191,7 +191,7 @@ def test_no_poll_is_lost_or_duplicated_whatever_fails(
     finally:
         stats = tear_down(home, ports, simulator)
 
-    accounting, unlike_rebuild = settle_accounts(env, database, stats, tmp_path)
+    accounting, unlike_rebuild = settle_accounts(env, database, stats, tmp_path, faults)
     print("\nfault → seconds until every poll taken so far was in the warehouse")
     for fault, seconds in catch_up.items():
         print(f"  {fault}: {seconds:.1f}")
@@ -199,6 +199,7 @@ def test_no_poll_is_lost_or_duplicated_whatever_fails(
     for fault, (taken, due) in polled_during.items():
         print(f"  {fault}: {taken}/{due}")
     print(f"accounting: {accounting}; stop took {stop_seconds:.1f} s")
+    print("answered, never spooled (in flight in a killed process):", accounting["in_flight"])
 
     assert_nothing_lost(accounting)
     assert max(catch_up.values()) <= CATCH_UP_TARGET, catch_up

@@ -182,5 +182,6 @@ def test_a_join_between_i_and_c_is_counted_by_asking_i_again():
     with sim.serve() as running:
         query_server("127.0.0.1", running.udp_port, **FAST)
     assert sim.stats.udp_polls["i"] == 2  # another socket: another poll
+    assert len(sim.stats.poll_times["i"]) == 2  # each poll's instant, once
     assert len(result.player_names) == after[1] > before[1]
     assert result.online == after[1]

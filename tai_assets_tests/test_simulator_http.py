@@ -32,7 +32,8 @@ def api(sim):
         yield client
 
 
-def test_worlds_need_credentials(api):
+def test_worlds_need_credentials(api, sim):
+    began = time.time()
     assert api.get("/worlds").status_code == 401
     assert api.get("/worlds", headers={**AUTH, "X-Token": "wrong"}).status_code == 401
     response = api.get("/worlds", headers=AUTH)
@@ -45,6 +46,9 @@ def test_worlds_need_credentials(api):
         assert re.search(r"\{[0-9A-F]{6}\}", world["name"])
         assert set(world) - {"name", "players", "static", "ssmp"}  # extra unknown fields
     assert any(w["static"] for w in worlds)
+    # Every request is a poll the statistics time (the fault suite's accounting uses them).
+    times = sim.stats.to_dict()["poll_times"]["/api/worlds"]
+    assert len(times) == 3 and began <= times[0] <= times[1] <= times[2] <= time.time()
 
 
 def test_worlds_repeat_clean_names_during_a_day(sim):

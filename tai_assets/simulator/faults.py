@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -19,6 +19,9 @@ STRAY_KINDS = ("header", "opcode", "source")
 # two polls whose sockets the kernel gave the same port (once in 727 polls of an hour with
 # four deployments on the machine).
 POLL_WINDOW_S = DEFAULT_BUDGET_S
+# How many poll instants the statistics keep per source (a day of polls every 5 s).
+POLL_TIMES_KEPT = 20_000
+WORLDS_PATH = "/api/worlds"
 
 
 @dataclass
@@ -240,7 +243,9 @@ class Stats:
     ``http_status[status]``; ``udp_requests[opcode]`` (e.g. ``"i"``); ``udp_answers[opcode]``;
     ``udp_polls[opcode]``: answers to a client socket that got no answer of that opcode in the
     ``POLL_WINDOW_S`` seconds since its poll's first one, i.e. polls rather than datagrams (a
-    poll that re-asks ``i`` after the player list, or retries, counts once).
+    poll that re-asks ``i`` after the player list, or retries, counts once); ``poll_times[key]``:
+    the wall-clock instants (epoch seconds) of the newest polls, ``"i"`` for the server's and
+    ``"/api/worlds"`` for the worlds API's, so that a test can tell which poll went missing.
     """
 
     page_requests: Counter = field(default_factory=Counter)
@@ -250,6 +255,7 @@ class Stats:
     udp_requests: Counter = field(default_factory=Counter)
     udp_answers: Counter = field(default_factory=Counter)
     udp_polls: Counter = field(default_factory=Counter)
+    poll_times: dict[str, deque] = field(default_factory=dict)
     _poll_began: dict = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -257,6 +263,17 @@ class Stats:
         """Increment ``self.<counter>[key]``."""
         with self._lock:
             getattr(self, counter)[key] += 1
+
+    def record_http_request(self, path: str) -> None:
+        """Count a request for `path`, and a poll when it is the worlds API's."""
+        with self._lock:
+            self.http_requests[path] += 1
+            if path == WORLDS_PATH:
+                self._note_poll(path)
+
+    def _note_poll(self, key: str) -> None:
+        times = self.poll_times.setdefault(key, deque(maxlen=POLL_TIMES_KEPT))
+        times.append(time.time())
 
     def record_udp_answer(self, opcode: str, client: tuple[str, int]) -> None:
         """Count an answer of `opcode` to `client`, and a poll when it is the socket's first
@@ -268,6 +285,7 @@ class Stats:
             if poll_began is None or now - poll_began > POLL_WINDOW_S:
                 self.udp_polls[opcode] += 1
                 self._poll_began[(opcode, client)] = now
+                self._note_poll(opcode)
             if len(self._poll_began) > 10_000:  # forget sockets long closed
                 cutoff = now - POLL_WINDOW_S
                 self._poll_began = {k: t for k, t in self._poll_began.items() if t > cutoff}
@@ -277,7 +295,7 @@ class Stats:
         with self._lock:
             for name in (
                 "page_requests", "page_served", "http_requests", "http_status",
-                "udp_requests", "udp_answers", "udp_polls", "_poll_began",
+                "udp_requests", "udp_answers", "udp_polls", "poll_times", "_poll_began",
             ):  # fmt: skip
                 getattr(self, name).clear()
 
@@ -292,4 +310,5 @@ class Stats:
                 "udp_requests": dict(self.udp_requests),
                 "udp_answers": dict(self.udp_answers),
                 "udp_polls": dict(self.udp_polls),
+                "poll_times": {key: list(times) for key, times in self.poll_times.items()},
             }

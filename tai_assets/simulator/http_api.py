@@ -62,7 +62,7 @@ class _Handler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         query = parse_qs(url.query)
         path = url.path.rstrip("/")
-        sim.stats.bump("http_requests", path)
+        sim.stats.record_http_request(path)
         if path == "/_sim/faults":
             self._send_json(200, sim.faults.to_dict())
         elif path == "/_sim/stats":
@@ -82,7 +82,7 @@ class _Handler(BaseHTTPRequestHandler):
         """Route a POST: only ``/_sim/faults`` (set knobs, ``register``, ``reset_stats``)."""
         sim = self.server.sim
         path = urlsplit(self.path).path.rstrip("/")
-        sim.stats.bump("http_requests", path)
+        sim.stats.record_http_request(path)
         try:
             body = self._read_json()
         except (ValueError, json.JSONDecodeError) as exc:
