@@ -59,10 +59,34 @@ def data_mount(tmp_path):
         yield mount
 
 
+# Modules holding a test marked `slow` or `timed` (checked at collection): a worker running a
+# test of one of them holds only one more test, a quick one, so that no test waits behind a
+# long one while other workers are free.
+MODULES_WITH_LONG_TESTS = {
+    "tai_assets_tests/test_accuracy_simulated_day.py",
+    "tai_assets_tests/test_daemon_end_to_end.py",
+    "tai_assets_tests/test_demo_env.py",
+    "tai_assets_tests/test_demo_seed.py",
+    "tai_assets_tests/test_demo_ui.py",
+    "tai_assets_tests/test_faults_deployment.py",
+    "tai_assets_tests/test_legacy_import.py",
+    "tai_assets_tests/test_polling_incremental.py",
+}
+
+
+def module_of(nodeid: str) -> str:
+    """Return the test module part of a pytest node id."""
+    return nodeid.split("::", 1)[0]
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Order the fault suite first, then the other long end-to-end tests (xdist still hands
-    out the modules with a shared fixture before them): the quick ones then fill the workers
-    around them, instead of a long one starting last and running alone."""
+    """Order the fault suite first, then the other long tests (xdist still hands out the
+    modules with a shared fixture before them): the quick ones then fill the workers around
+    them, instead of a long one starting last and running alone."""
+    long = [i for i in items if i.get_closest_marker("timed") or i.get_closest_marker("slow")]
+    unlisted = {module_of(item.nodeid) for item in long} - MODULES_WITH_LONG_TESTS
+    if unlisted:
+        raise pytest.UsageError(f"add {sorted(unlisted)} to MODULES_WITH_LONG_TESTS")
     items.sort(
         key=lambda item: (
             item.get_closest_marker("timed") is None,
@@ -82,11 +106,31 @@ MODULES_SHARING_A_FIXTURE = {
 
 
 class ModuleWhereSharedScheduling(LoadScopeScheduling):
-    """Hands out a test at a time, but a module of MODULES_SHARING_A_FIXTURE whole."""
+    """Hands out a test at a time, but a module of MODULES_SHARING_A_FIXTURE whole; a worker
+    holding a test of MODULES_WITH_LONG_TESTS gets one more test at most, the quickest left."""
 
     def _split_scope(self, nodeid: str) -> str:
-        module = nodeid.split("::", 1)[0]
+        module = module_of(nodeid)
         return module if module in MODULES_SHARING_A_FIXTURE else nodeid
+
+    def _reschedule(self, node) -> None:
+        if node.shutting_down or not self.workqueue:
+            super()._reschedule(node)  # shuts the worker down once nothing is left
+            return
+        pending = [
+            nodeid
+            for tests in self.assigned_work[node].values()
+            for nodeid, done in tests.items()
+            if not done
+        ]
+        if any(module_of(nodeid) in MODULES_WITH_LONG_TESTS for nodeid in pending):
+            # An xdist worker starts a test only once it holds the next one (or is stopped).
+            if len(pending) < 2:
+                # The queue is sorted long tests first: its last unit is a quick one.
+                self.workqueue.move_to_end(next(reversed(self.workqueue)), last=False)
+                self._assign_work_unit(node)
+        elif len(pending) <= 2:
+            self._assign_work_unit(node)
 
 
 def pytest_xdist_make_scheduler(config, log):

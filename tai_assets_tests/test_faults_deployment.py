@@ -6,9 +6,9 @@ Three deployments side by side, each through its part of the plan one fault afte
 a SQLite instance: kill -9 of a run worker while it holds the warehouse, of the forkserver, the
 code server, the daemon, the webserver and the supervisor itself, SIGKILL of the whole
 deployment and a restart, then a machine restart; and on another: the data folder full, then
-DAGSTER_HOME full, the data folder read-only, DAGSTER_HOME failing into read-only, and the
-warehouse locked by another process for longer than a run waits and retries. On a PostgreSQL
-instance: the kills that matter there and the data folder full.
+DAGSTER_HOME full, DAGSTER_HOME failing into read-only, and the warehouse locked by another
+process for longer than a run waits and retries. On a PostgreSQL instance: the kills that
+matter there, the data folder full, then read-only.
 After each fault ends, the polls taken up to then must reach the warehouse; the time that takes
 is printed. At the end the accounting from the simulator's side: every poll it answered is in
 the raw tables exactly once, the derived tables equal a full rebuild, no run was left
@@ -67,20 +67,16 @@ def home_mount(tmp_path):
 
 
 # The fault plan in three parts, each against a deployment of its own, side by side: the
-# process kills and the disk faults on a SQLite instance, and on PostgreSQL (where the instance
-# is not in DAGSTER_HOME) the faults that matter there: process kills and the data folder's.
+# process kills and the instance's disk faults on a SQLite instance; on PostgreSQL (where the
+# instance is not in DAGSTER_HOME) the kills that matter there and the data folder's faults
+# (the spool and the warehouse are the same with either instance; the read-only one runs there
+# alone, which evens out the three parts' durations).
 PROCESS_KILLS, DISK_FAULTS, ON_POSTGRES = "process kills", "disk faults", "postgres"
-POSTGRES_FAULTS = (
-    "kill -9 run worker holding the warehouse",
-    "kill -9 daemon",
-    "kill -9 of every process, then start",
-    f"data folder full for {FAULT_SECONDS} s",
-)
 
 
 @dataclass(frozen=True)
 class PlannedFault:
-    part: str
+    parts: frozenset[str]  # the deployments that go through it
     name: str
     apply: Callable[..., None]
     args: tuple = ()
@@ -89,51 +85,69 @@ class PlannedFault:
 
 def fault_plan(faults: Faults, data_mount: Path, home: Path) -> list[PlannedFault]:
     """Return every fault, in the order they are applied."""
-    kills = [
-        ("kill -9 run worker holding the warehouse", faults.kill_worker_holding_warehouse, ()),
-        ("kill -9 forkserver", faults.kill, (b"multiprocessing.forkserver",)),
-        ("kill -9 code server", faults.kill, (b"api grpc",)),
-        ("kill -9 daemon", faults.kill, (b"dagster-daemon",)),
-        ("kill -9 webserver", faults.kill, (b"dagster-webserver",)),
-        ("kill -9 supervisor, then start it", faults.kill_supervisor, ()),
-        ("kill -9 of every process, then start", faults.kill_everything, ()),
-        (
+    kills, both = frozenset({PROCESS_KILLS}), frozenset({PROCESS_KILLS, ON_POSTGRES})
+    seconds, lock_seconds = FAULT_SECONDS, LOCK_WAIT * 5
+    return [
+        PlannedFault(
+            both, "kill -9 run worker holding the warehouse", faults.kill_worker_holding_warehouse
+        ),
+        PlannedFault(kills, "kill -9 forkserver", faults.kill, (b"multiprocessing.forkserver",)),
+        PlannedFault(kills, "kill -9 code server", faults.kill, (b"api grpc",)),
+        PlannedFault(both, "kill -9 daemon", faults.kill, (b"dagster-daemon",)),
+        PlannedFault(kills, "kill -9 webserver", faults.kill, (b"dagster-webserver",)),
+        PlannedFault(kills, "kill -9 supervisor, then start it", faults.kill_supervisor),
+        PlannedFault(both, "kill -9 of every process, then start", faults.kill_everything),
+        PlannedFault(
+            kills,
             "machine restart (every process killed, a new boot), then start",
             faults.kill_everything,
             (home,),
         ),
-    ]
-    seconds, lock_seconds = FAULT_SECONDS, LOCK_WAIT * 5
-    lasting = [
-        (f"data folder full for {seconds} s", faults.fill, (data_mount, seconds)),
-        (f"DAGSTER_HOME full for {seconds} s", faults.fill, (home, seconds)),
-        (f"data folder read-only for {seconds} s", faults.read_only, (data_mount, seconds)),
+        PlannedFault(
+            frozenset({DISK_FAULTS, ON_POSTGRES}),
+            f"data folder full for {seconds} s",
+            faults.fill,
+            (data_mount, seconds),
+            seconds,
+        ),
+        PlannedFault(
+            frozenset({DISK_FAULTS}),
+            f"DAGSTER_HOME full for {seconds} s",
+            faults.fill,
+            (home, seconds),
+            seconds,
+        ),
+        PlannedFault(
+            frozenset({ON_POSTGRES}),
+            f"data folder read-only for {seconds} s",
+            faults.read_only,
+            (data_mount, seconds),
+            seconds,
+        ),
         # The kernel refuses to remount a filesystem read-only while files there are open for
         # writing, and the instance's are: DAGSTER_HOME turns read-only the way a failing disk
         # does, and an operator repairs it (stop tai, fsck, mount, start tai).
-        (
+        PlannedFault(
+            frozenset({DISK_FAULTS}),
             f"DAGSTER_HOME read-only (disk error) for {seconds} s, then repaired",
             faults.disk_error,
             (home, seconds),
+            seconds,
         ),
         # Longer than a run waits (LOCK_WAIT) and than its retries come (30 s apart).
-        (
+        PlannedFault(
+            frozenset({DISK_FAULTS}),
             f"warehouse locked by another process {lock_seconds} s",
             faults.hold_warehouse_lock,
             (lock_seconds,),
+            lock_seconds,
         ),
-    ]
-    return [
-        *(PlannedFault(PROCESS_KILLS, name, apply, args) for name, apply, args in kills),
-        *(PlannedFault(DISK_FAULTS, name, apply, args, args[-1]) for name, apply, args in lasting),
     ]
 
 
 def faults_of(part: str, plan: list[PlannedFault]) -> list[PlannedFault]:
     """Return the faults one deployment goes through: its part of the plan."""
-    if part == ON_POSTGRES:
-        return [fault for fault in plan if fault.name in POSTGRES_FAULTS]
-    return [fault for fault in plan if fault.part == part]
+    return [fault for fault in plan if part in fault.parts]
 
 
 @pytest.mark.slow

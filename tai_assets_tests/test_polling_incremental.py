@@ -1,13 +1,16 @@
 """Property: deriving sessions, the online series and worlds history batch by batch — whatever the
 batch boundaries, arrival order and repeats — gives exactly what a full rebuild gives."""
 
+import contextlib
 import tempfile
+from collections.abc import Callable, Iterator
 from datetime import date, datetime, timedelta
 from itertools import pairwise
 from pathlib import Path
 
 import duckdb
 import polars as pl
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -35,6 +38,29 @@ PLAYER_GAP = 300
 WORLD_GAP = 240
 NAMES = ["Vasya", "Петя", "Kolya", "Masha"]
 WORLDS = ["Race", "DM", "Build"]
+
+
+@pytest.fixture(scope="module")
+def warehouses() -> Iterator[Callable[[], tuple[Connection, ...]]]:
+    """Return a function that gives three empty in-memory warehouses. They are created once
+    and emptied for each example: creating one costs more than most examples' ingest."""
+    with contextlib.ExitStack() as stack:
+        conns = tuple(stack.enter_context(connection.connect(":memory:")) for _ in range(3))
+        yield lambda: tuple(emptied(conn) for conn in conns)
+
+
+def emptied(conn: Connection) -> Connection:
+    """Return `conn` with every table but the DDL history emptied (and no transaction left
+    open by a failed example)."""
+    with contextlib.suppress(duckdb.Error):
+        conn.rollback()
+    tables = conn.execute(
+        "SELECT schema_name, table_name FROM duckdb_tables() WHERE NOT internal "
+        "AND database_name = current_database() AND table_name <> 'ddl_history'"
+    ).fetchall()
+    for schema, name in tables:
+        conn.execute(f'DELETE FROM "{schema}"."{name}"')
+    return conn
 
 
 def apply(conn, qualified: str, change: TableChange) -> None:
@@ -138,30 +164,32 @@ def window_of(frame: pl.DataFrame) -> Window:
     return Window.covering(frame["polled_at"].to_list())
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(polls=st.lists(server_poll, min_size=1, max_size=40), data=st.data())
-def test_server_batches_in_any_order_equal_a_full_rebuild(polls, data):
+def test_server_batches_in_any_order_equal_a_full_rebuild(polls, data, warehouses):
     records = server_records(polls)
     batches = batches_of(data.draw, records)
-    with connection.connect(":memory:") as incremental, connection.connect(":memory:") as full:
-        for batch in batches:
-            ingest_server(incremental, batch, window_of(server_polls_frame(batch)))
-        ingest_server(full, records, None)
-        for qualified, order in SERVER_TABLES.items():
-            assert table(incremental, qualified, order) == table(full, qualified, order)
+    incremental, full, _ = warehouses()
+    for batch in batches:
+        ingest_server(incremental, batch, window_of(server_polls_frame(batch)))
+    ingest_server(full, records, None)
+    for qualified, order in SERVER_TABLES.items():
+        assert table(incremental, qualified, order) == table(full, qualified, order)
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(polls=st.lists(world_poll, min_size=1, max_size=40), data=st.data())
-def test_world_batches_in_any_order_equal_a_full_rebuild(polls, data):
+def test_world_batches_in_any_order_equal_a_full_rebuild(polls, data, warehouses):
     records = world_records(polls)
     batches = batches_of(data.draw, records)
-    with connection.connect(":memory:") as incremental, connection.connect(":memory:") as full:
-        for batch in batches:
-            ingest_worlds(incremental, batch, window_of(world_polls_frame(batch)))
-        ingest_worlds(full, records, None)
-        for qualified, order in WORLD_TABLES.items():
-            assert table(incremental, qualified, order) == table(full, qualified, order)
+    incremental, full, _ = warehouses()
+    for batch in batches:
+        ingest_worlds(incremental, batch, window_of(world_polls_frame(batch)))
+    ingest_worlds(full, records, None)
+    for qualified, order in WORLD_TABLES.items():
+        assert table(incremental, qualified, order) == table(full, qualified, order)
 
 
 def test_full_rebuild_follows_the_rules_on_a_known_stream():
@@ -244,19 +272,17 @@ def import_old(conn: Connection, folder: Path) -> None:
     import_folder(conn, folder, options, "test", START)
 
 
-def assert_import_joins_live_polls(records, data, ingest, frame_of, tables, worlds: bool):
+def assert_import_joins_live_polls(
+    warehouses, records, data, ingest, frame_of, tables, worlds: bool
+):
     """The old service recorded the first polls; tai polls the rest, in batches in any order,
     the import falling anywhere among them: `tables` are exactly what polling everything
     gives, and a full rebuild keeps them so."""
     cut = data.draw(st.integers(1, len(records) - 1))
     batches = batches_of(data.draw, records[cut:])
     import_at = data.draw(st.integers(0, len(batches)))
-    with (
-        tempfile.TemporaryDirectory() as folder,
-        connection.connect(":memory:") as prefix,
-        connection.connect(":memory:") as combined,
-        connection.connect(":memory:") as full,
-    ):
+    prefix, combined, full = warehouses()
+    with tempfile.TemporaryDirectory() as folder:
         ingest(prefix, records[:cut], None)
         old_service_files(Path(folder), prefix, worlds=worlds)
         for i, batch in enumerate([*batches, None]):
@@ -277,19 +303,27 @@ def assert_import_joins_live_polls(records, data, ingest, frame_of, tables, worl
             assert table(combined, qualified, order) == table(full, qualified, order)
 
 
+@pytest.mark.slow
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(polls=st.lists(server_poll, min_size=2, max_size=30), data=st.data())
-def test_imported_history_joins_live_polls_as_if_it_had_been_polled(polls, data):
+def test_imported_history_joins_live_polls_as_if_it_had_been_polled(polls, data, warehouses):
     """Sessions, and the online series when the old stretch had no failed poll."""
     assert_import_joins_live_polls(
-        server_records(polls), data, ingest_server, server_polls_frame, SERVER_TABLES, False
+        warehouses,
+        server_records(polls),
+        data,
+        ingest_server,
+        server_polls_frame,
+        SERVER_TABLES,
+        False,
     )
 
 
+@pytest.mark.slow
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(polls=st.lists(world_poll, min_size=2, max_size=30), data=st.data())
-def test_imported_world_history_joins_live_polls_as_if_it_had_been_polled(polls, data):
+def test_imported_world_history_joins_live_polls_as_if_it_had_been_polled(polls, data, warehouses):
     """World sessions and the worlds' history."""
     assert_import_joins_live_polls(
-        world_records(polls), data, ingest_worlds, world_polls_frame, WORLD_TABLES, True
+        warehouses, world_records(polls), data, ingest_worlds, world_polls_frame, WORLD_TABLES, True
     )
