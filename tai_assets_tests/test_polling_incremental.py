@@ -40,10 +40,11 @@ NAMES = ["Vasya", "Петя", "Kolya", "Masha"]
 WORLDS = ["Race", "DM", "Build"]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def warehouses() -> Iterator[Callable[[], tuple[Connection, ...]]]:
     """Return a function that gives three empty in-memory warehouses. They are created once
-    and emptied for each example: creating one costs more than most examples' ingest."""
+    per worker (cheap: the module's tests need not share a worker) and emptied for each
+    example: creating one costs more than most examples' ingest."""
     with contextlib.ExitStack() as stack:
         conns = tuple(stack.enter_context(connection.connect(":memory:")) for _ in range(3))
         yield lambda: tuple(emptied(conn) for conn in conns)

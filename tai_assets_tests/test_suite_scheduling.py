@@ -1,7 +1,8 @@
 """The suite's own scheduling: every module with a module-scoped fixture is handed to one
 worker whole (`conftest.MODULES_SHARING_A_FIXTURE`), so adding such a fixture elsewhere
-cannot silently build it once per worker."""
+cannot silently build it once per worker; and no test waits behind a long one."""
 
+from collections import OrderedDict
 from pathlib import Path
 
 from tai_assets_tests.conftest import MODULES_SHARING_A_FIXTURE, ModuleWhereSharedScheduling
@@ -24,3 +25,47 @@ def test_a_shared_module_is_one_unit_and_other_tests_are_one_each():
     assert split(None, f"{day}::test_world_sessions_match_the_truth") == day
     other = "tai_assets_tests/test_daemon_end_to_end.py::test_daemon[sqlite]"
     assert split(None, other) == other
+
+
+class Worker:
+    """What the scheduler sees of an xdist worker: the tests it was sent."""
+
+    shutting_down = False
+
+    def __init__(self):
+        self.sent: list[int] = []
+
+    def send_runtest_some(self, indexes: list[int]) -> None:
+        self.sent.extend(indexes)
+
+
+def scheduler_holding(pending: list[str], queue: list[str]) -> tuple:
+    """Return a scheduler whose one worker holds `pending` (not run yet) and whose queue holds
+    `queue` (one test a unit), and that worker."""
+    worker = Worker()
+    scheduler = ModuleWhereSharedScheduling.__new__(ModuleWhereSharedScheduling)
+    scheduler.workqueue = OrderedDict((nodeid, {nodeid: False}) for nodeid in queue)
+    scheduler.assigned_work = {worker: {nodeid: {nodeid: False} for nodeid in pending}}
+    scheduler.registered_collections = {worker: [*pending, *queue]}
+    return scheduler, worker
+
+
+FAULTS = "tai_assets_tests/test_faults_deployment.py::test_no_poll_is_lost[sqlite]"
+DAEMON = "tai_assets_tests/test_daemon_end_to_end.py::test_daemon[sqlite]"
+QUICK = [f"tai_assets_tests/test_alerts.py::test_{n}" for n in range(3)]
+
+
+def test_a_worker_running_a_long_test_gets_one_quick_test_to_follow_it():
+    scheduler, worker = scheduler_holding([FAULTS], [DAEMON, *QUICK])
+    scheduler._reschedule(worker)
+    assert [scheduler.registered_collections[worker][i] for i in worker.sent] == [QUICK[-1]]
+    scheduler._reschedule(worker)  # it now holds two: nothing more, the daemon test waits
+    assert len(worker.sent) == 1 and list(scheduler.workqueue) == [DAEMON, *QUICK[:-1]]
+
+
+def test_a_worker_running_quick_tests_takes_the_next_unit_even_a_long_one():
+    scheduler, worker = scheduler_holding(QUICK[:2], [DAEMON, QUICK[2]])
+    scheduler._reschedule(worker)
+    assert [scheduler.registered_collections[worker][i] for i in worker.sent] == [DAEMON]
+    scheduler._reschedule(worker)  # it holds a long test now: at most one follower
+    assert len(worker.sent) == 1
