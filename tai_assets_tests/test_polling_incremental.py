@@ -165,32 +165,33 @@ def window_of(frame: pl.DataFrame) -> Window:
     return Window.covering(frame["polled_at"].to_list())
 
 
+def assert_batches_equal_a_full_rebuild(warehouses, records, data, ingest, frame_of, tables):
+    """Ingest `records` in random batches, in any order and some twice: `tables` are exactly
+    what one full rebuild of all of them gives."""
+    incremental, full, _ = warehouses()
+    for batch in batches_of(data.draw, records):
+        ingest(incremental, batch, window_of(frame_of(batch)))
+    ingest(full, records, None)
+    for qualified, order in tables.items():
+        assert table(incremental, qualified, order) == table(full, qualified, order)
+
+
 @pytest.mark.slow
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(polls=st.lists(server_poll, min_size=1, max_size=40), data=st.data())
 def test_server_batches_in_any_order_equal_a_full_rebuild(polls, data, warehouses):
-    records = server_records(polls)
-    batches = batches_of(data.draw, records)
-    incremental, full, _ = warehouses()
-    for batch in batches:
-        ingest_server(incremental, batch, window_of(server_polls_frame(batch)))
-    ingest_server(full, records, None)
-    for qualified, order in SERVER_TABLES.items():
-        assert table(incremental, qualified, order) == table(full, qualified, order)
+    assert_batches_equal_a_full_rebuild(
+        warehouses, server_records(polls), data, ingest_server, server_polls_frame, SERVER_TABLES
+    )
 
 
 @pytest.mark.slow
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(polls=st.lists(world_poll, min_size=1, max_size=40), data=st.data())
 def test_world_batches_in_any_order_equal_a_full_rebuild(polls, data, warehouses):
-    records = world_records(polls)
-    batches = batches_of(data.draw, records)
-    incremental, full, _ = warehouses()
-    for batch in batches:
-        ingest_worlds(incremental, batch, window_of(world_polls_frame(batch)))
-    ingest_worlds(full, records, None)
-    for qualified, order in WORLD_TABLES.items():
-        assert table(incremental, qualified, order) == table(full, qualified, order)
+    assert_batches_equal_a_full_rebuild(
+        warehouses, world_records(polls), data, ingest_worlds, world_polls_frame, WORLD_TABLES
+    )
 
 
 def test_full_rebuild_follows_the_rules_on_a_known_stream():
