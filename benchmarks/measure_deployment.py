@@ -233,25 +233,46 @@ def print_breakdown(
         print(f"| {kind} | {count} | {size / count:.0f} | {per_day(size, measured) / 1e6:.2f} |")
 
 
+def scheduled_runs_per_day(job: str) -> float:
+    """Return how many runs of `job` the code location's schedules start a day (averaged
+    over four weeks: a weekly job counts 1/7)."""
+    from dagster._utils.schedules import cron_string_iterator  # Dagster's own cron reading
+
+    from tai_assets.definitions import defs
+
+    start, days = time.time(), 28
+    runs = 0
+    for schedule in defs.schedules:
+        if schedule.job_name != job:
+            continue
+        ticks = cron_string_iterator(start, schedule.cron_schedule, schedule.execution_timezone)
+        for tick in ticks:
+            if tick.timestamp() >= start + days * 86400:
+                break
+            runs += 1
+    return runs / days
+
+
 def print_runs_by_job(jobs: list[tuple[str, int, int]], measured: float, growth: int) -> None:
     """Print the window's runs per job with their kept event bodies. When a job other than
     ingest (daily, or every 6 hours) fell in the window, the growth above counts it every
-    hour: also print the growth with its event bodies counted once a day (their run records,
-    check rows and indexes stay in)."""
+    hour: also print the growth with its event bodies counted as often as its schedule runs
+    it (their run records, check rows and indexes stay in)."""
     print("\n| job | runs | kept event bodies (KiB) | MB/day if every hour were like this |")
     print("|---|---:|---:|---:|")
     for job, runs, size in jobs:
         print(f"| {job} | {runs} | {size / 1024:.0f} | {per_day(size, measured) / 1e6:.2f} |")
-    occasional = [(job, size) for job, _, size in jobs if job != ingest_job.name]
+    occasional = [(job, runs, size) for job, runs, size in jobs if job != ingest_job.name]
     if occasional:
-        once = sum(size for _, size in occasional)
-        steady = per_day(growth - once, measured) + once
-        names = ", ".join(job for job, _ in occasional)
+        in_window = sum(size for _, _, size in occasional)
+        a_run = [(job, size / runs, scheduled_runs_per_day(job)) for job, runs, size in occasional]
+        scheduled = sum(size * a_day for _, size, a_day in a_run)
+        steady = per_day(growth - in_window, measured) + scheduled
+        names = ", ".join(f"{job} ({a_day:g} a day)" for job, _, a_day in a_run)
         print(
-            f"\nThe window held runs that are not ingest ({names}), which do not come every hour"
-            f" (the daily analytics, the checks every 6 hours): counting their {once / 1024:.0f}"
-            f" KiB of events once instead of every hour, the growth is about"
-            f" {steady / 1e6:.2f} MB/day."
+            f"\nThe window held runs that are not ingest: {names}. Counting their"
+            f" {in_window / 1024:.0f} KiB of events as often as their schedules run them"
+            f" instead of every hour, the growth is about {steady / 1e6:.2f} MB/day."
         )
 
 
