@@ -62,7 +62,7 @@ class Settings(BaseSettings):
     freshness_minutes: int = _env("TAI_FRESHNESS_MINUTES", default=10, ge=1)
     checks_cron: str = _env("TAI_CHECKS_CRON", default="0 */6 * * *")
     run_retention_days: int = _env("TAI_RUN_RETENTION_DAYS", default=30, ge=1)
-    tick_retention_minutes: int = _env("TAI_TICK_RETENTION_MINUTES", default=15, ge=1)
+    tick_retention_minutes: float = _env("TAI_TICK_RETENTION_MINUTES", default=15, gt=0)
     run_detail_retention_minutes: int = _env("TAI_RUN_DETAIL_RETENTION_MINUTES", default=15, ge=0)
 
     # Weekly players snapshot

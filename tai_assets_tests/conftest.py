@@ -65,9 +65,8 @@ def data_mount(tmp_path):
 MODULES_WITH_LONG_TESTS = {
     "tai_assets_tests/test_accuracy_simulated_day.py",
     "tai_assets_tests/test_daemon_end_to_end.py",
+    "tai_assets_tests/test_demo.py",
     "tai_assets_tests/test_demo_env.py",
-    "tai_assets_tests/test_demo_seed.py",
-    "tai_assets_tests/test_demo_ui.py",
     "tai_assets_tests/test_faults_deployment.py",
     "tai_assets_tests/test_legacy_import.py",
     "tai_assets_tests/test_polling_incremental.py",
@@ -96,11 +95,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 # Modules whose tests share a module-scoped fixture: each goes to one worker, so that fixture
-# (a simulated day, a loaded code location, a running webserver) is built once.
+# (a simulated day, a loaded code location, a seeded demo, a running webserver) is built once.
 MODULES_SHARING_A_FIXTURE = {
     "tai_assets_tests/test_accuracy_simulated_day.py",
     "tai_assets_tests/test_analytics_simulator.py",
     "tai_assets_tests/test_code_location.py",
+    "tai_assets_tests/test_demo.py",
     "tai_assets_tests/test_web_guard.py",
 }
 

@@ -55,10 +55,11 @@ def simulated_day(tmp_path_factory) -> Day:
     database = str(tmp_path_factory.mktemp("day") / "tai.duckdb")
     runs = 0
     with use_clock(clock.now), sim.serve() as running, dg.DagsterInstance.ephemeral() as instance:
-        # Batches of 60 polls (an hour) keep the day to ~25 runs, and sessions still cross
-        # batch boundaries all day (the property tests cover every kind of boundary); loopback
-        # answers in well under 50 ms.
-        resources = polling_resources(running, database, batch=60)
+        # Batches of 120 polls (two hours) keep the day to ~25 runs: either sensor's full batch
+        # starts one, so the two sources' batches alternate about every hour, and sessions
+        # still cross batch boundaries all day (the property tests cover every kind of
+        # boundary); loopback answers in well under 50 ms.
+        resources = polling_resources(running, database, batch=120)
         resources["game_server"] = resources["game_server"].model_copy(
             update={"timeout_seconds": 0.05, "attempts": 3}
         )

@@ -27,7 +27,7 @@ from tai_assets_tests.support.ports import free_port
 from tai_assets_tests.support.postgres import fresh_database
 
 DEADLINE_SECONDS = 240
-TICK_RETENTION_SECONDS = 60
+TICK_RETENTION_SECONDS = 15  # a quarter of a minute: the setting takes fractions
 
 
 @pytest.fixture
@@ -123,7 +123,7 @@ def test_daemon_runs_the_sensors_and_their_runs_fill_the_warehouse(
         **tai_environment(simulator_process),
         "TAI_POLL_INTERVAL_SECONDS": "2",
         "TAI_POLL_BATCH": "2",
-        "TAI_TICK_RETENTION_MINUTES": str(TICK_RETENTION_SECONDS // 60),
+        "TAI_TICK_RETENTION_MINUTES": str(TICK_RETENTION_SECONDS / 60),
         "TAI_FRESHNESS_MINUTES": "1",
         "TAI_RUN_DETAIL_RETENTION_MINUTES": "0",
     }
@@ -209,7 +209,8 @@ def test_daemon_runs_the_sensors_and_their_runs_fill_the_warehouse(
     assert all(materializations in (0, 3, 6) for _, materializations in detail), detail
     assert any(materializations == 6 for _, materializations in detail), detail
     for name, kept in ticks.items():
-        # Ticks every 2 s for 90 s and more; only the last retention (plus a batch) is kept.
-        assert 0 < len(kept) < 45, (name, len(kept))
+        # Ticks from the start, retention + 30 s and more ago; only the last retention (plus a
+        # batch) is kept.
+        assert kept, name
         oldest = min(tick.timestamp for tick in kept if tick.status != TickStatus.FAILURE)
         assert checked_at - oldest < TICK_RETENTION_SECONDS + 15, (name, checked_at - oldest)

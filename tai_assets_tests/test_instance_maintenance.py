@@ -32,7 +32,11 @@ from tai_assets.definitions import build_definitions
 from tai_assets.defs.polling.freshness import SERVER_FRESHNESS
 from tai_assets.defs.polling.sensors import PollingCursor
 from tai_assets.instance.config import render_instance_config
-from tai_assets.instance.dead_runs import STARTING_TIMEOUT_SECONDS, fail_dead_runs
+from tai_assets.instance.dead_runs import (
+    STARTING_TIMEOUT_SECONDS,
+    fail_dead_runs,
+    worker_is_gone,
+)
 from tai_assets.instance.housekeeping import purge_old_runs
 from tai_assets.instance.prepare import LEGACY_POOL, prepare_instance
 from tai_assets.settings import LOCATION_NAME, PROJECT_DIR, Settings
@@ -198,6 +202,18 @@ def test_runs_whose_worker_is_gone_are_marked_failed_and_live_ones_kept(instance
 
     status = {run_id: instance.get_run_by_id(run_id).status for run_id in (killed, alive)}
     assert status == {killed: dg.DagsterRunStatus.FAILURE, alive: started}
+
+
+def test_a_worker_is_judged_against_its_launch_not_the_runs_creation():
+    """A run waits in the queue before its worker starts (behind other runs, or while a
+    restarted daemon comes up): a worker that started long after the run was created but
+    before its launch was recorded is that run's. One that started after the launch has a
+    reused pid."""
+    created = 1_000_000.0
+    launched = created + 40  # forty seconds in the queue
+    assert not worker_is_gone(started=launched - 0.3, launched_at=launched)
+    assert worker_is_gone(started=launched + 30, launched_at=launched)  # the pid, reused
+    assert worker_is_gone(started=None, launched_at=launched)  # no such process
 
 
 def test_preparing_the_instance_fails_orphans_and_removes_the_legacy_pool(instance):

@@ -49,7 +49,9 @@ def sensor_instance(context: dg.SensorEvaluationContext) -> dg.DagsterInstance |
         return None
 
 
-def purge_old_ticks(instance: dg.DagsterInstance, sensor_name: str, retention_minutes: int) -> None:
+def purge_old_ticks(
+    instance: dg.DagsterInstance, sensor_name: str, retention_minutes: float
+) -> None:
     """Delete this sensor's skipped and successful ticks older than the retention.
 
     Each of the 2,880 polling ticks a day is a row in the instance carrying the cursor (the

@@ -6,7 +6,7 @@ newcomer opens first: the global lineage, the lineage around the player sessions
 asset, the weekly digest and a picture (the 28-day online heatmap, its Markdown opened as a
 person would click it). Each page is waited for until the text it must show is there, then
 saved as a PNG; its visible text is returned too, so a test can check what the page says
-(`tai_assets_tests/test_demo_ui.py`).
+(`tai_assets_tests/test_demo.py`).
 """
 
 import argparse

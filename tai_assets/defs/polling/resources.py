@@ -69,7 +69,7 @@ class PollingSettings(dg.ConfigurableResource):
 
     poll_interval_seconds: int = Field(default=60, description="TAI_POLL_INTERVAL_SECONDS")
     poll_batch: int = Field(default=20, description="TAI_POLL_BATCH: polls per ingest run")
-    tick_retention_minutes: int = Field(
+    tick_retention_minutes: float = Field(
         default=15, description="TAI_TICK_RETENTION_MINUTES: polling sensor ticks kept this long"
     )
     run_detail_retention_minutes: int = Field(
