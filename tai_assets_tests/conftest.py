@@ -1,6 +1,7 @@
 """Shared fixtures: a simulated clock, and the simulator serving on loopback. (Helpers that
 tests import live in `tai_assets_tests.support`.)"""
 
+import os
 from datetime import UTC, datetime
 
 import pytest
@@ -71,6 +72,24 @@ MODULES_WITH_LONG_TESTS = {
     "tai_assets_tests/test_legacy_import.py",
     "tai_assets_tests/test_polling_incremental.py",
 }
+
+
+# The niceness of every test but the fault suite's (and of what those tests start).
+YIELDING_NICENESS = 10
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Run every test not marked `timed` at nice 10, with what it starts.
+
+    The fault suite asserts how soon a real deployment has every poll in the warehouse after
+    each fault (its deployments run at the normal priority); the rest of the suite shares the
+    two cores with it, and its load must not be what that bound measures. A worker's
+    niceness only goes up: the timed tests are handed out first, before any other test.
+    """
+    timed = item.get_closest_marker("timed") is not None
+    if not timed and os.getpriority(os.PRIO_PROCESS, 0) < YIELDING_NICENESS:
+        os.setpriority(os.PRIO_PROCESS, 0, YIELDING_NICENESS)
 
 
 def module_of(nodeid: str) -> str:

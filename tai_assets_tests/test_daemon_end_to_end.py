@@ -8,7 +8,6 @@ import subprocess
 import sys
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 
 import dagster as dg
 import duckdb
@@ -23,6 +22,7 @@ from tai_assets.deploy.serve import code_server_ready, commands, stop_processes
 from tai_assets.instance.config import render_instance_config
 from tai_assets.settings import PROJECT_DIR
 from tai_assets.simulator.launch import start_process, tai_environment
+from tai_assets_tests.support.deployment import forkservers_of
 from tai_assets_tests.support.ports import free_port
 from tai_assets_tests.support.postgres import fresh_database
 
@@ -84,20 +84,6 @@ def ingest_run_detail(instance: dg.DagsterInstance) -> list[tuple[bool, int]]:
         ]
         has_detail = any(event_type not in KEPT_RUN_EVENTS for event_type in types)
         found.append((has_detail, types.count(DagsterEventType.ASSET_MATERIALIZATION)))
-    return found
-
-
-def forkservers_of(parent_pid: int) -> list[int]:
-    """Return the pids of the multiprocessing forkservers that `parent_pid` started."""
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
-            command = (stat.parent / "cmdline").read_bytes()
-        except (OSError, ValueError):
-            continue
-        if parent == parent_pid and b"multiprocessing.forkserver" in command:
-            found.append(int(stat.parent.name))
     return found
 
 

@@ -7,8 +7,10 @@ raw deletes on the event log (`event_log`) and the tick bookkeeping (`ticks`).
 
 import inspect
 import multiprocessing
+import os
 import subprocess
 import sys
+import time
 
 import dagster as dg
 import dagster._daemon.controller as controller
@@ -27,6 +29,7 @@ from tai_assets.dagster_internals.cli import (
     slow_uvicorn_ticks,
 )
 from tai_assets.deploy.serve import commands
+from tai_assets_tests.support.deployment import forkservers_of
 
 
 def test_the_pinned_dagster_has_the_constants_and_they_take_tai_values(monkeypatch):
@@ -148,6 +151,11 @@ def test_the_code_server_starts_its_runs_from_a_preloaded_forkserver():
     wrapped = SpawningServer.__init__
     assert fork_run_workers(["json"], SpawningServer) is True
     assert SpawningServer.__init__ is wrapped  # applied once only
+    # The forkserver starts with the server, not with its first run.
+    deadline = time.monotonic() + 30
+    while not forkservers_of(os.getpid()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert forkservers_of(os.getpid())
 
 
 def test_a_server_without_a_context_keeps_spawning_with_a_warning():

@@ -1,11 +1,17 @@
 """The suite's own scheduling: every module with a module-scoped fixture is handed to one
 worker whole (`conftest.MODULES_SHARING_A_FIXTURE`), so adding such a fixture elsewhere
-cannot silently build it once per worker; and no test waits behind a long one."""
+cannot silently build it once per worker; no test waits behind a long one; and the tests the
+fault suite shares the cores with run at a lower priority."""
 
+import os
 from collections import OrderedDict
 from pathlib import Path
 
-from tai_assets_tests.conftest import MODULES_SHARING_A_FIXTURE, ModuleWhereSharedScheduling
+from tai_assets_tests.conftest import (
+    MODULES_SHARING_A_FIXTURE,
+    YIELDING_NICENESS,
+    ModuleWhereSharedScheduling,
+)
 
 TESTS = Path(__file__).parent
 
@@ -17,6 +23,12 @@ def test_every_module_with_a_module_fixture_is_scheduled_whole():
         if "@pytest.fixture(scope=" + '"module")' in path.read_text()
     }
     assert found == MODULES_SHARING_A_FIXTURE
+
+
+def test_a_test_not_marked_timed_runs_at_a_lower_priority():
+    """The fault suite's catch-up bound measures its deployments, not the rest of the suite:
+    every other test (and what it starts) runs at nice 10."""
+    assert os.getpriority(os.PRIO_PROCESS, 0) >= YIELDING_NICENESS
 
 
 def test_a_shared_module_is_one_unit_and_other_tests_are_one_each():

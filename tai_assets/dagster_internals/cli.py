@@ -31,7 +31,9 @@ and a name a new Dagster release no longer has is a warning, not a failure (test
 
 import asyncio
 import multiprocessing
+import multiprocessing.forkserver
 import sys
+import threading
 import warnings
 
 from tai_assets.deploy.web_guard import WebGuard
@@ -158,6 +160,9 @@ def fork_run_workers(
             warnings.warn("the code server has no _mp_ctx; its runs still spawn", stacklevel=2)
             return
         self._mp_ctx = context
+        # Started now, in the background, rather than by the first run: the imports (~2.5
+        # CPU-s) are then done before a run waits for them.
+        threading.Thread(target=multiprocessing.forkserver.ensure_running, daemon=True).start()
 
     api_server.__init__ = init
     api_server._tai_forkserver = True

@@ -192,14 +192,21 @@ class Child:
     restart_at: float | None = None
     groups: list[int] = field(default_factory=list)
     verbose: bool = False  # the console shows all of its output (LOG_LEVEL=DEBUG)
+    niceness: int = 0  # added to the supervisor's
 
     def start(self) -> None:
         """Start the process in a process group of its own (a Ctrl-C reaches only the
         supervisor, which decides how children stop), tied to the supervisor's life."""
+
+        def before_exec() -> None:
+            _die_with_parent()
+            if self.niceness:
+                os.nice(self.niceness)
+
         self.process = subprocess.Popen(
             self.command,
             process_group=0,
-            preexec_fn=_die_with_parent,
+            preexec_fn=before_exec,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
@@ -241,9 +248,10 @@ class Supervisor:
         self.groups_file = groups_file
         self.verbose = verbose
 
-    def start(self, name: str, command: list[str]) -> Child:
-        """Start and keep a child; record its process group."""
-        child = Child(name, command, verbose=self.verbose)
+    def start(self, name: str, command: list[str], niceness: int = 0) -> Child:
+        """Start and keep a child (`niceness` above the supervisor's); record its process
+        group."""
+        child = Child(name, command, verbose=self.verbose, niceness=niceness)
         child.start()
         self.children.append(child)
         self.record_groups()
@@ -308,6 +316,9 @@ class Supervisor:
 DAEMON_ENVIRONMENT = {"DAGSTER_EVENT_LOG_CONSUMER_DAEMON_INTERVAL_SECONDS": "60"}
 
 
+WEBSERVER_NICENESS = 5
+
+
 def prepare_instance() -> None:
     """Mark failed the runs an earlier deployment left in progress (tai_assets.instance.prepare)."""
     subprocess.run([sys.executable, "-m", "tai_assets.instance.prepare"], check=True)
@@ -338,21 +349,26 @@ def serve() -> int:
         except OSError as error:
             # The project's file stays linked: the queue is checked every 30 s instead.
             print(f"tai: could not write {error.filename or 'dagster.yaml'}: {error}", flush=True)
-        prepare_instance()
         if settings.dagster_dev:
+            prepare_instance()
             supervisor.start("dagster dev", dev_command(web_port, level))
         else:
             code_server_command, daemon, webserver = commands(
                 code_port, web_port, level, settings.web_read_only
             )
+            # The code server loads the definitions while the instance is prepared: it does
+            # not touch the instance; the daemon, which does, starts once both are done.
             code_server = supervisor.start("code server", code_server_command)
+            prepare_instance()
             while not code_server_ready(code_port):
                 if not code_server.alive():
                     print("tai: the code server did not start", file=sys.stderr)
                     return 1
                 time.sleep(0.2)
             supervisor.start("daemon", daemon)
-            supervisor.start("webserver", webserver)
+            # Polling and runs come first: after a restart on a busy machine the webserver,
+            # which is not on the data's path, takes the CPU the others leave.
+            supervisor.start("webserver", webserver, niceness=WEBSERVER_NICENESS)
             print(f"tai: Dagster UI on http://127.0.0.1:{web_port} (code server :{code_port})")
         pollers = ["dagster dev"] if settings.dagster_dev else ["code server", "daemon"]
         stand_in = StandInPoller(settings, lambda: supervisor.running(*pollers))

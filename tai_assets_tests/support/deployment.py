@@ -10,7 +10,6 @@ import bisect
 import contextlib
 import json
 import os
-import shutil
 import signal
 import sqlite3
 import subprocess
@@ -86,6 +85,20 @@ def command_of(pid: int) -> bytes:
         return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
     except OSError:
         return b""
+
+
+def forkservers_of(parent_pid: int) -> list[int]:
+    """Return the pids of the multiprocessing forkservers that `parent_pid` started."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            command = (stat.parent / "cmdline").read_bytes()
+        except (OSError, ValueError):
+            continue
+        if parent == parent_pid and b"multiprocessing.forkserver" in command:
+            found.append(int(stat.parent.name))
+    return found
 
 
 def holds_file(pid: int, path: Path) -> bool:
@@ -474,34 +487,40 @@ def failure_messages(instance: dg.DagsterInstance) -> list[str]:
     return messages
 
 
-def run_job_in_process(env: dict, *jobs: str) -> None:
-    """Run the named jobs of the real code location in a fresh process with `env`."""
-    code = (
-        "import sys; from tai_assets.definitions import defs; import dagster as dg\n"
-        "for job in sys.argv[1:]:\n"
-        "    assert defs.resolve_job_def(job).execute_in_process("
-        "instance=dg.DagsterInstance.ephemeral()).success\n"
-    )
-    subprocess.run([sys.executable, "-c", code, *jobs], env=env, cwd=PROJECT_DIR, check=True)
+_DRAIN_AND_REBUILD = """
+import shutil, sys
+from pathlib import Path
+import dagster as dg
+from tai_assets.definitions import build_definitions
+from tai_assets.settings import Settings
+
+def run(settings, job):
+    definitions = build_definitions(settings)
+    instance = dg.DagsterInstance.ephemeral()
+    assert definitions.resolve_job_def(job).execute_in_process(instance=instance).success
+
+settings = Settings()
+run(settings, "ingest_polls_job")
+shutil.copy(settings.warehouse_path, sys.argv[1])
+copy = settings.model_copy(update={"warehouse_path_setting": Path(sys.argv[1])})
+run(copy, "rebuild_derived_job")
+"""
 
 
-def drain_spool(env: dict) -> None:
-    """Deliver what the spool still holds, as the next deployment's first runs would."""
-    run_job_in_process(env, "ingest_polls_job")
+def drain_and_rebuild_copy(env: dict, scratch: Path) -> Path:
+    """Deliver what the spool still holds (as the next deployment's first runs would), then
+    fully rebuild the derived tables of a copy of the warehouse; return the copy. Both run in
+    one fresh process with `env`, through the real code location's jobs."""
+    copy = scratch / "rebuilt.duckdb"
+    command = [sys.executable, "-c", _DRAIN_AND_REBUILD, str(copy)]
+    subprocess.run(command, env=env, cwd=PROJECT_DIR, check=True)
+    return copy
 
 
 def derived_tables(database: Path) -> dict:
     """Return every row of the derived core tables, sorted."""
     with duckdb.connect(str(database), read_only=True) as conn:
         return {t: conn.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall() for t in DERIVED}
-
-
-def rebuild_copy(env: dict, database: Path, scratch: Path) -> dict:
-    """Return the derived tables a full rebuild computes from a copy of the raw tables."""
-    copy = scratch / "rebuilt.duckdb"
-    shutil.copy(database, copy)
-    run_job_in_process({**env, "TAI_WAREHOUSE_PATH": str(copy)}, "rebuild_derived_job")
-    return derived_tables(copy)
 
 
 def never_spooled(answered: list[float], stamped: list[float]) -> list[float]:
@@ -595,9 +614,9 @@ def settle_accounts(
     """Deliver what the spool still holds, then return the accounting against what the
     simulator served (`account`, with the kills `faults` made) and the derived tables that
     differ from a full rebuild (none, if all is well)."""
-    drain_spool(env)
+    rebuilt = derived_tables(drain_and_rebuild_copy(env, scratch))
     accounting = account(database, stats, faults.spool, faults.kills)
-    rebuilt, stored = rebuild_copy(env, database, scratch), derived_tables(database)
+    stored = derived_tables(database)
     return accounting, [table for table in DERIVED if rebuilt[table] != stored[table]]
 
 
