@@ -349,17 +349,16 @@ def serve() -> int:
         except OSError as error:
             # The project's file stays linked: the queue is checked every 30 s instead.
             print(f"tai: could not write {error.filename or 'dagster.yaml'}: {error}", flush=True)
+        # Before any Dagster process starts: on a new DAGSTER_HOME two processes creating the
+        # instance's tables at once would both stamp its schema version.
+        prepare_instance()
         if settings.dagster_dev:
-            prepare_instance()
             supervisor.start("dagster dev", dev_command(web_port, level))
         else:
             code_server_command, daemon, webserver = commands(
                 code_port, web_port, level, settings.web_read_only
             )
-            # The code server loads the definitions while the instance is prepared: it does
-            # not touch the instance; the daemon, which does, starts once both are done.
             code_server = supervisor.start("code server", code_server_command)
-            prepare_instance()
             while not code_server_ready(code_port):
                 if not code_server.alive():
                     print("tai: the code server did not start", file=sys.stderr)
