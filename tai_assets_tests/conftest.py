@@ -67,7 +67,6 @@ MODULES_WITH_LONG_TESTS = {
     "tai_assets_tests/test_accuracy_simulated_day.py",
     "tai_assets_tests/test_daemon_end_to_end.py",
     "tai_assets_tests/test_demo.py",
-    "tai_assets_tests/test_demo_env.py",
     "tai_assets_tests/test_faults_deployment.py",
     "tai_assets_tests/test_legacy_import.py",
     "tai_assets_tests/test_polling_incremental.py",

@@ -1,11 +1,15 @@
-"""The demo end to end: its seeded history, then the real deployment on it in a real headless
-browser.
+"""The demo end to end: `./tai demo` beside a real configuration, on a seeded history, in a
+real headless browser.
 
 The seed (`python -m tai_assets.demo.seed`) plays a simulator at accelerated time through tai's
 real clients, spool and ingest runs, then the analytics, all as runs in a real instance; it runs
-once for the module. The first test checks what it filled; the second starts the real deployment
-(supervisor, code server, daemon, webserver) on that history, and Debian's Chromium opens the
-pages a newcomer opens first.
+once for the module, into the demo's folders of a copy of the project tree (links to this
+checkout's files and .venv, so that the test's `.env` is that tree's, never this checkout's).
+The first test checks what it filled. The second writes a `.env` there that points tai at a real
+warehouse, spool, data folder and ports (and exports a warehouse path, as an operator's shell
+might), runs `./tai demo` (its simulator, then the real deployment: supervisor, code server,
+daemon, webserver), and checks that the demo polls at its own pace into its own folder and
+listens on its own port only; then Debian's Chromium opens the pages a newcomer opens first.
 
 Screenshots are saved under the test's folder (printed) to be looked at; the test checks what each
 page says: the location is named `tai`, no newsletter pop-up covers the page, the ingest asset
@@ -14,6 +18,8 @@ ingest run whose step detail was thinned away shows its step as succeeded, not "
 """
 
 import os
+import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -29,36 +35,45 @@ from dagster._core.events import DagsterEventType
 from tai_assets.dagster_internals.event_log import KEPT_RUN_EVENTS
 from tai_assets.demo import screenshots
 from tai_assets.settings import PROJECT_DIR
-from tai_assets.simulator.launch import start_process
-from tai_assets_tests.support.deployment import (
-    Deployment,
-    deployment_environment,
-    deployment_processes,
-)
+from tai_assets.simulator.launch import start_process, tai_environment
+from tai_assets_tests.support.deployment import deployment_processes
+from tai_assets_tests.support.ports import free_port
 from tai_assets_tests.support.services import unavailable
+
+LINKED = ["tai_assets", "deploy", "sql", "pyproject.toml", "requirements.lock", "workspace.yaml"]
+
+
+def project_copy(root: Path) -> Path:
+    """Return a project tree at `root` made of links to this checkout (the script copied)."""
+    root.mkdir()
+    for name in LINKED:
+        (root / name).symlink_to(PROJECT_DIR / name)
+    (root / ".venv").symlink_to(PROJECT_DIR / ".venv")
+    (root / "tai").write_bytes((PROJECT_DIR / "tai").read_bytes())
+    (root / "tai").chmod(0o755)
+    return root
 
 
 @dataclass(frozen=True)
 class SeededDemo:
-    """A seeded demo history and the live simulator its deployment polls."""
+    """A project tree whose demo history is seeded (`./tai demo` will not seed it again)."""
 
-    home: Path
-    data: Path
-    env: dict
+    tree: Path
+    home: Path  # the demo's DAGSTER_HOME in that tree
+    data: Path  # the demo's data folder in that tree
     seeded: subprocess.CompletedProcess
 
 
 @pytest.fixture(scope="module")
 def seeded_demo(tmp_path_factory):
-    """Seed one demo history for the module; keep its simulator serving until the end."""
-    root = tmp_path_factory.mktemp("demo")
-    home, data = root / "home", root / "data"
-    home.mkdir()
+    """Seed one demo history, for the module, where `./tai demo` of a project copy keeps it."""
+    tree = project_copy(tmp_path_factory.mktemp("demo") / "tree")
+    home, data = tree / ".dagster_home" / "demo", tree / "data" / "demo"
+    home.mkdir(parents=True)
     (home / "dagster.yaml").symlink_to(PROJECT_DIR / "deploy" / "dagster.yaml")
     simulator, ports = start_process(speed=60)
-    # Quick batches whose step detail is thinned at once: a thinned run to open in the UI.
-    env = deployment_environment(ports, home, data, interval=3, batch=2, lock_wait=15)
-    env["TAI_RUN_DETAIL_RETENTION_MINUTES"] = "0"
+    env = {**os.environ, **tai_environment(ports), "DAGSTER_HOME": str(home)}
+    env["TAI_DATA_DIR"] = str(data)
     try:
         # Eight days hold a complete Monday-to-Sunday week: there is a weekly digest; a poll
         # every 10 simulated minutes fills every page. The 68 days before them, polled hourly,
@@ -68,10 +83,11 @@ def seeded_demo(tmp_path_factory):
         seeded = subprocess.run(
             seed, env=env, cwd=PROJECT_DIR, capture_output=True, text=True, timeout=600
         )
-        yield SeededDemo(home, data, env, seeded)
     finally:
         simulator.terminate()
         simulator.wait(timeout=30)
+    (data / "seeded").touch()  # what `./tai demo` looks for
+    return SeededDemo(tree, home, data, seeded)
 
 
 @pytest.mark.slow
@@ -158,29 +174,91 @@ def thinned_ingest_run(home, seconds: float = 180) -> str:
     raise AssertionError(f"no thinned ingest run after {seconds} s")
 
 
+def newest_spooled(spool: Path) -> int:
+    """Return the newest entry of the spool at `spool` (0 while it holds none)."""
+    if not spool.exists():
+        return 0
+    with sqlite3.connect(spool) as conn:
+        try:
+            return conn.execute("SELECT coalesce(max(seq), 0) FROM polls").fetchone()[0]
+        except sqlite3.OperationalError:
+            return 0
+
+
+def answers(url: str) -> bool:
+    """Return whether a webserver answers at `url`."""
+    try:
+        return httpx.get(f"{url}/server_info", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(900)
-def test_the_demo_shows_lineage_assets_a_digest_and_a_picture(seeded_demo, tmp_path):
+def test_the_demo_beside_a_real_configuration_shows_lineage_assets_a_digest_and_a_picture(
+    seeded_demo, tmp_path
+):
     if screenshots.chromium() is None:
         unavailable("no Chromium installed (apt-get install chromium)")
-    home, env, seeded = seeded_demo.home, seeded_demo.env, seeded_demo.seeded
+    seeded, tree, home = seeded_demo.seeded, seeded_demo.tree, seeded_demo.home
     assert seeded.returncode == 0 and "FAILED" not in seeded.stdout, seeded.stdout[-2000:]
-    deployment = Deployment(env, tmp_path / "deployment.log")
+    real = tmp_path / "real"
+    real_web, demo_web, demo_code = free_port(), free_port(), free_port()
+    (tree / ".env").write_text(
+        f"TAI_DATA_DIR={real}/data\n"
+        f"TAI_WAREHOUSE_PATH={real}/warehouse.duckdb\n"
+        f"TAI_SPOOL_PATH={real}/spool.sqlite3\n"
+        f"TAI_WEB_PORT={real_web}\nTAI_CODE_SERVER_PORT={free_port()}\n"
+        "TAI_POLL_INTERVAL_SECONDS=60\nTAI_POLL_BATCH=10\n"
+    )
+    env = {
+        **os.environ,
+        "TAI_NO_INSTALL": "1",
+        "TAI_WAREHOUSE_PATH": f"{real}/exported.duckdb",  # exported by the operator's shell
+        "TAI_DEMO_WEB_PORT": str(demo_web),
+        "TAI_DEMO_CODE_SERVER_PORT": str(demo_code),
+        # Succeeded ingest runs thinned at the next batch: a thinned run to open.
+        "TAI_RUN_DETAIL_RETENTION_MINUTES": "0",
+    }
+    env.pop("DAGSTER_HOME", None)
+    spool = seeded_demo.data / "spool.sqlite3"
+    before = newest_spooled(spool)
+    log_path = tmp_path / "demo.log"
+    log = log_path.open("wb")
+    demo = subprocess.Popen(
+        ["./tai", "demo"], cwd=tree, env=env, stdout=log, stderr=log, start_new_session=True
+    )
+    url = f"http://127.0.0.1:{demo_web}"
     try:
-        deployment.start()
-        url = f"http://127.0.0.1:{env['TAI_WEB_PORT']}"
+        deadline = time.monotonic() + 300
+        # Three polls of each source at the demo's 10 s (not .env's 60 s) within the first
+        # minute, into the demo's own spool.
+        while time.monotonic() < deadline and newest_spooled(spool) - before < 6:
+            assert demo.poll() is None, log_path.read_text()[-3000:]
+            time.sleep(1)
+        polled = newest_spooled(spool) - before
         wait_for_webserver(url)
+        real_ui = answers(f"http://127.0.0.1:{real_web}")
         run_id = thinned_ingest_run(home)
         run_page = screenshots.Page(
             "thinned_ingest_run", f"/runs/{run_id}", "ingest_", settle_seconds=3.0
         )
         seen = screenshots.take_all(url, tmp_path / "screenshots", (*screenshots.PAGES, run_page))
     finally:
-        if deployment.supervisor is not None:
-            deployment.stop()
+        os.killpg(demo.pid, signal.SIGTERM)
+        try:
+            demo.wait(timeout=90)
+        except subprocess.TimeoutExpired:
+            os.killpg(demo.pid, signal.SIGKILL)
         for pid in deployment_processes(home):
-            os.kill(pid, 9)
+            os.kill(pid, signal.SIGKILL)
+        log.close()
     print(f"\nscreenshots in {tmp_path / 'screenshots'}")
+    output = log_path.read_text()
+    assert polled >= 6, output[-3000:]
+    assert not real_ui, output[-3000:]
+    assert not real.exists(), list(real.rglob("*"))
+    assert url in output
 
     texts = {name: page.text for name, page in seen.items()}
     for name, text in texts.items():
