@@ -323,3 +323,15 @@ def test_schema_checks_are_asked_until_the_answer_is_yes(tmp_path):
     with dg.instance_for_test(temp_dir=str(tmp_path)) as instance:  # the real storage still works
         assert instance.schedule_storage.has_instigators_table()
         assert instance.all_instigator_state() == []
+
+
+def test_dagster_job_commands_run_in_this_process_and_report_their_exit_code(capsys):
+    from dagster._cli.job import job_cli
+
+    from tai_assets.dagster_internals.job_cli import run_job_command
+
+    assert {"launch", "backfill"} <= set(job_cli.commands)  # what `./tai backfill` runs
+    assert run_job_command(["job", "launch", "--no-such-option"]) == 2  # click's usage error
+    assert "no-such-option" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="not a `dagster job` command"):
+        run_job_command(["asset", "list"])
