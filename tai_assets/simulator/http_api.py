@@ -14,6 +14,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
+from tai_assets.simulator.faults import WORLDS_PATH
+
 if TYPE_CHECKING:
     from tai_assets.simulator.core import Simulator
 
@@ -73,7 +75,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(200, sim.truth.to_dict(start, end))
         elif path == "/api/user":
             self._user(query)
-        elif path == "/api/worlds":
+        elif path == WORLDS_PATH:
             self._worlds()
         else:
             self._send_json(404, {"message": "Not Found"})
