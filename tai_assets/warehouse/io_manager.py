@@ -108,8 +108,8 @@ def warehouse_table(
 def table_columns(conn: duckdb.DuckDBPyConnection, schema: str, table: str) -> list[str]:
     """Return the table's column names in DDL order; raise if the DDL never created the table."""
     rows = conn.execute(
-        "SELECT column_name FROM information_schema.columns "
-        "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
+        "SELECT column_name FROM duckdb_columns() "
+        "WHERE schema_name = ? AND table_name = ? ORDER BY column_index",
         [schema, table],
     ).fetchall()
     if not rows:
