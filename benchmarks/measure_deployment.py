@@ -28,10 +28,10 @@ from collections import Counter
 from contextlib import closing
 from pathlib import Path
 
+from tai_assets.common.ports import free_port
 from tai_assets.defs.polling.jobs import ingest_job
 from tai_assets.settings import Settings
 from tai_assets.simulator.launch import start_process, tai_environment
-from tai_assets_tests.support.ports import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent

@@ -15,6 +15,7 @@ import pytest
 from dagster._core.events import DagsterEventType
 from dagster._core.scheduler.instigation import InstigatorType, TickStatus
 
+from tai_assets.common.ports import free_port
 from tai_assets.dagster_internals.event_log import KEPT_RUN_EVENTS
 from tai_assets.dagster_internals.ticks import last_tick_time
 from tai_assets.defs.polling.freshness import FRESHNESS_CHECKS, newest_delivered_poll
@@ -23,7 +24,6 @@ from tai_assets.instance.config import render_instance_config
 from tai_assets.settings import PROJECT_DIR
 from tai_assets.simulator.launch import start_process, tai_environment
 from tai_assets_tests.support.deployment import forkservers_of
-from tai_assets_tests.support.ports import free_port
 from tai_assets_tests.support.postgres import fresh_database
 
 DEADLINE_SECONDS = 240

@@ -32,12 +32,12 @@ import httpx
 import pytest
 from dagster._core.events import DagsterEventType
 
+from tai_assets.common.ports import free_port
 from tai_assets.dagster_internals.event_log import KEPT_RUN_EVENTS
 from tai_assets.demo import screenshots
 from tai_assets.settings import PROJECT_DIR
 from tai_assets.simulator.launch import start_process, tai_environment
 from tai_assets_tests.support.deployment import deployment_processes
-from tai_assets_tests.support.ports import free_port
 from tai_assets_tests.support.services import unavailable
 
 LINKED = ["tai_assets", "deploy", "sql", "pyproject.toml", "requirements.lock", "workspace.yaml"]

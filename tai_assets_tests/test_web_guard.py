@@ -12,10 +12,10 @@ import time
 import httpx
 import pytest
 
+from tai_assets.common.ports import free_port
 from tai_assets.deploy.serve import stop_processes
 from tai_assets.deploy.web_guard import refusal
 from tai_assets.settings import PROJECT_DIR
-from tai_assets_tests.support.ports import free_port
 from tai_assets_tests.support.services import unavailable
 
 LOCAL = "localhost:3000"

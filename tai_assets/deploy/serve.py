@@ -50,6 +50,10 @@ GRPC_WORKSPACE = PROJECT_DIR / "deploy" / "workspace-grpc.yaml"
 PR_SET_PDEATHSIG = 1
 
 
+# Dagster's commands, started with tai's changes (see tai_assets/dagster_internals/cli.py).
+TUNED = [sys.executable, "-m", "tai_assets.dagster_internals.cli"]
+
+
 def commands(code_port: int, web_port: int, level: str, read_only: bool = False) -> list[list[str]]:
     """Return the command lines of the code server, the daemon and the webserver (with
     `--read-only` when `read_only`: no launching, no sensor or schedule switches).
@@ -59,17 +63,21 @@ def commands(code_port: int, web_port: int, level: str, read_only: bool = False)
     it to `code_port`).
     """
     grpc = ["-w", str(GRPC_WORKSPACE)]
-    code = ["-m", "tai_assets.definitions", "--location-name", LOCATION_NAME, "-h", "127.0.0.1"]
-    tuned = [sys.executable, "-m", "tai_assets.dagster_internals.cli"]  # see its docstring
-    code_server = [*tuned, "dagster", "api", "grpc", *code, "-p", str(code_port)]
     web = ["-h", "127.0.0.1", "-p", str(web_port), "--dagster-log-level", level]
     if read_only:
         web.append("--read-only")
     return [
-        [*code_server, "--log-level", level],
-        [*tuned, "dagster-daemon", "run", *grpc, "--log-level", level],
-        [*tuned, "dagster-webserver", *grpc, *web],
+        code_server_command(code_port, level),
+        [*TUNED, "dagster-daemon", "run", *grpc, "--log-level", level],
+        [*TUNED, "dagster-webserver", *grpc, *web],
     ]
+
+
+def code_server_command(code_port: int, level: str) -> list[str]:
+    """Return the command line of the code server of tai's definitions (location `tai`) on
+    127.0.0.1:`code_port`: the deployment's, and the one `./tai backfill` starts."""
+    code = ["-m", "tai_assets.definitions", "--location-name", LOCATION_NAME, "-h", "127.0.0.1"]
+    return [*TUNED, "dagster", "api", "grpc", *code, "-p", str(code_port), "--log-level", level]
 
 
 def dev_command(web_port: int, level: str) -> list[str]:

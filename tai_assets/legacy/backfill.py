@@ -12,7 +12,6 @@ own would start and load a code server of its own: ~6 CPU-s each, six times).
 
 import argparse
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -23,9 +22,15 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 
 from tai_assets.common.clock import utc_now
+from tai_assets.common.ports import free_port
 from tai_assets.dagster_internals.job_cli import run_job_command
 from tai_assets.defs.analytics.partitions import DAILY, MONTHLY, REPORT_TZ, WEEKLY, YEARLY
-from tai_assets.deploy.serve import GRPC_WORKSPACE, code_server_ready, commands, stop_processes
+from tai_assets.deploy.serve import (
+    GRPC_WORKSPACE,
+    code_server_command,
+    code_server_ready,
+    stop_processes,
+)
 from tai_assets.settings import current_settings
 from tai_assets.warehouse.connection import connect, scalar
 
@@ -122,10 +127,10 @@ def submit(job_commands: list[list[str]], seconds: float = 300) -> int:
     """Run the `dagster job` commands in this process, one after another, against a code server
     of tai's definitions started for them on a free port; return the first failed command's
     exit code, or 0 when all succeeded."""
-    port = _free_port()
+    port = free_port()
     os.environ["TAI_CODE_SERVER_PORT"] = str(port)  # read by deploy/workspace-grpc.yaml
-    code_server_command = commands(port, 0, "warning")[0]
-    code_server = subprocess.Popen(code_server_command, cwd=ROOT, start_new_session=True)
+    command = code_server_command(port, "warning")
+    code_server = subprocess.Popen(command, cwd=ROOT, start_new_session=True)
     try:
         deadline = time.monotonic() + seconds
         while not code_server_ready(port):
@@ -140,12 +145,6 @@ def submit(job_commands: list[list[str]], seconds: float = 300) -> int:
         return 0
     finally:
         stop_processes([code_server])
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
+from tai_assets.common.ports import free_port
 from tai_assets.core.polls import naive_utc
 from tai_assets.core.spool import PollSpool, SpoolUnavailable
 from tai_assets.dagster_internals.ticks import sensor_states
@@ -33,7 +34,6 @@ from tai_assets.settings import PROJECT_DIR
 from tai_assets.simulator.faults import POLL_WINDOW_S, WORLDS_PATH
 from tai_assets.simulator.launch import tai_environment
 from tai_assets.warehouse.connection import open_waiting_for_lock
-from tai_assets_tests.support.ports import free_port
 
 DERIVED = (
     "core.server_online",

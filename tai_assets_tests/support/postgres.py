@@ -19,7 +19,7 @@ from pathlib import Path
 
 import psycopg2
 
-from tai_assets_tests.support.ports import free_port
+from tai_assets.common.ports import free_port
 from tai_assets_tests.support.services import unavailable
 
 

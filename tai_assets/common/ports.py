@@ -1,4 +1,4 @@
-"""Free loopback ports, for deployments a test or benchmark starts beside another."""
+"""Free loopback ports, for a code server, deployment, test or benchmark started beside another."""
 
 import socket
 
